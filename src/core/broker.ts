@@ -1,0 +1,139 @@
+/**
+ * The broker port: what the worker and the client need from a message broker, and nothing more.
+ * Adapters (transport/amqp, transport/file) implement it; one conformance suite
+ * (test/broker-conformance.ts) runs against every adapter.
+ *
+ * Vocabulary follows AMQP 0-9-1 because Celery's wire model is AMQP's: queues, exchanges
+ * (direct, fanout, topic; "" is the default exchange that routes by queue name), bindings,
+ * deliveries that are acked, or rejected with or without requeue.
+ */
+
+/** Header values as AMQP tables carry them. */
+export type HeaderValue = string | number | boolean | null | HeaderValue[] | { [k: string]: HeaderValue } | undefined;
+/** A message's application headers. */
+export type Headers = Record<string, HeaderValue>;
+
+/** AMQP basic properties, in camelCase as amqplib spells them. */
+export interface MessageProperties {
+  contentType?: string;
+  contentEncoding?: string;
+  /** 1 = transient, 2 = persistent. */
+  deliveryMode?: 1 | 2;
+  priority?: number;
+  correlationId?: string;
+  replyTo?: string;
+  /** Per-message TTL in milliseconds, as a decimal string (AMQP's convention). */
+  expiration?: string;
+  messageId?: string;
+}
+
+/** A message to publish. */
+export interface OutgoingMessage {
+  body: Buffer;
+  headers: Headers;
+  properties: MessageProperties;
+}
+
+/** A message handed to a consumer. Exactly one of ack/reject may be called, once. */
+export interface Delivery {
+  readonly body: Buffer;
+  readonly headers: Headers;
+  readonly properties: MessageProperties;
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** True when the broker delivered this message before (to this or another consumer). */
+  readonly redelivered: boolean;
+  /** Acknowledge: the broker forgets the message. */
+  ack(): void;
+  /** Give the message back (requeue) or drop/dead-letter it (no requeue). */
+  reject(requeue: boolean): void;
+}
+
+/** Exchange kinds celeryts uses. */
+export type ExchangeType = 'direct' | 'fanout' | 'topic';
+
+/** Options for declaring a queue. */
+export interface QueueOptions {
+  /** Survives a broker restart (task queues). Default true. */
+  durable?: boolean;
+  /** Deleted when its last consumer goes (reply and pidbox queues). */
+  autoDelete?: boolean;
+  /** Only this connection may use it; deleted with the connection. */
+  exclusive?: boolean;
+  /** Deleted after this many ms unused (x-expires). */
+  expiresMs?: number;
+  /** Messages older than this many ms are dropped (x-message-ttl). */
+  messageTtlMs?: number;
+  /** x-max-priority. */
+  maxPriority?: number;
+  /** Queue type where the broker has several (RabbitMQ: classic, quorum). */
+  queueType?: 'classic' | 'quorum';
+  /** Where rejected (requeue=false) and expired messages go. */
+  deadLetterExchange?: string;
+  deadLetterRoutingKey?: string;
+}
+
+/** Options for a consumer. */
+export interface ConsumeOptions {
+  /** At most this many unacked deliveries to this consumer at once; 0 = unbounded. */
+  prefetch: number;
+  /** Deliveries are acked by the broker on send (rpc replies, events). */
+  noAck?: boolean;
+  /** Consumer-exclusive access to the queue. */
+  exclusive?: boolean;
+}
+
+/** A running consumer. */
+export interface Consumer {
+  readonly tag: string;
+  /** Stop receiving. Deliveries already handed out stay valid until acked or rejected. */
+  cancel(): Promise<void>;
+}
+
+/** Called for each delivery; errors thrown here are the adapter's to log, never to lose the message. */
+export type DeliveryHandler = (delivery: Delivery) => void;
+
+/** Lifecycle events every adapter emits. */
+export interface BrokerEvents {
+  /** The connection was lost; the adapter is reconnecting. In-flight deliveries are void. */
+  disconnected: (err: Error | undefined) => void;
+  /** The adapter reconnected, redeclared its topology and resumed its consumers. */
+  reconnected: () => void;
+  /** A non-recoverable error. */
+  error: (err: Error) => void;
+}
+
+/** The broker port. */
+export interface Broker {
+  /** Broker URL with any password masked, safe to log. */
+  readonly displayUrl: string;
+  /** Transport name as Celery reports it ('amqp', 'file'). */
+  readonly transport: string;
+  connect(): Promise<void>;
+  /** Close cleanly: cancel consumers, flush pending acks and publishes. */
+  close(): Promise<void>;
+
+  declareQueue(name: string, options?: QueueOptions): Promise<void>;
+  declareExchange(name: string, type: ExchangeType, options?: { durable?: boolean; autoDelete?: boolean }): Promise<void>;
+  bindQueue(queue: string, exchange: string, routingKey: string): Promise<void>;
+  deleteQueue(name: string): Promise<void>;
+  /** Number of ready messages, or undefined if the queue does not exist. */
+  queueSize(name: string): Promise<number | undefined>;
+  /** Drop every ready message; returns how many. */
+  purgeQueue(name: string): Promise<number>;
+
+  /**
+   * Publish to an exchange ("" routes by queue name). Resolves once the broker has taken
+   * responsibility for the message (publisher confirm, or durable write). Publishes are
+   * pipelined: callers may issue many before awaiting any.
+   */
+  publish(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void>;
+
+  consume(queue: string, options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer>;
+
+  on<E extends keyof BrokerEvents>(event: E, listener: BrokerEvents[E]): this;
+  off<E extends keyof BrokerEvents>(event: E, listener: BrokerEvents[E]): this;
+}
+
+/** Makes a broker for a URL; the composition root picks the adapter by scheme. */
+export type BrokerFactory = (url: string) => Broker;

@@ -1,0 +1,116 @@
+/**
+ * Every error celeryts raises on purpose is a `CeleryTsError` with a stable string `code`.
+ * Codes are documented once, in README.md ("Error codes"); never rename one.
+ */
+export class CeleryTsError extends Error {
+  /** Stable, documented identifier such as `CELERYTS_NOT_REGISTERED`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The worker received a task name it has no task for. Mirrors celery.exceptions.NotRegistered. */
+export class NotRegisteredError extends CeleryTsError {
+  /** How Celery names this error on the wire, so Python callers raise celery.exceptions.NotRegistered. */
+  readonly excType = 'NotRegistered';
+  readonly excModule = 'celery.exceptions';
+  get excArgs(): unknown[] {
+    return [this.taskName];
+  }
+  constructor(readonly taskName: string, suggestions: readonly string[] = []) {
+    super(
+      'CELERYTS_NOT_REGISTERED',
+      `Task of kind '${taskName}' is not registered` +
+        (suggestions.length ? ` (did you mean ${suggestions.map((s) => `'${s}'`).join(', ')}?)` : ''),
+    );
+  }
+}
+
+/** The configuration is invalid: unknown key, wrong type, unreadable file. */
+export class ConfigError extends CeleryTsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CELERYTS_CONFIG', message, options);
+  }
+}
+
+/** A task module could not be found or threw while loading. */
+export class ModuleLoadError extends CeleryTsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CELERYTS_MODULE_LOAD', message, options);
+  }
+}
+
+/** Two tasks were given the same name, or a task has no name it could be known by. */
+export class TaskNamingError extends CeleryTsError {
+  constructor(message: string) {
+    super('CELERYTS_TASK_NAMING', message);
+  }
+}
+
+/** A message that is not valid Celery protocol v2 (bad JSON, wrong shape, missing headers). */
+export class MalformedMessageError extends CeleryTsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CELERYTS_MALFORMED_MESSAGE', message, options);
+  }
+}
+
+/** Waiting for a result took longer than the caller allowed. */
+export class ResultTimeoutError extends CeleryTsError {
+  constructor(readonly taskId: string, seconds: number) {
+    super('CELERYTS_RESULT_TIMEOUT', `Timed out after ${seconds}s waiting for the result of task ${taskId}`);
+  }
+}
+
+/** `result.get()` on a result that cannot arrive here (rpc results go only to the client that sent the task). */
+export class ResultUnavailableError extends CeleryTsError {
+  constructor(message: string) {
+    super('CELERYTS_RESULT_UNAVAILABLE', message);
+  }
+}
+
+/**
+ * The remote task failed. `excType`, `excMessage` and `excModule` are what the worker reported
+ * (the Python exception class name when a Python worker ran it); `traceback` is its stack.
+ */
+export class TaskFailedError extends CeleryTsError {
+  constructor(
+    readonly taskId: string,
+    readonly excType: string,
+    readonly excMessage: unknown[],
+    readonly excModule: string | null,
+    readonly remoteTraceback: string | null,
+  ) {
+    super('CELERYTS_TASK_FAILED', `${excType}: ${excMessage.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(', ')}`);
+  }
+}
+
+/** The task was revoked (or expired) before it ran. */
+export class TaskRevokedError extends CeleryTsError {
+  constructor(readonly taskId: string, reason = 'revoked') {
+    super('CELERYTS_TASK_REVOKED', `Task ${taskId} was ${reason}`);
+  }
+}
+
+/** The broker connection failed or was closed while an operation needed it. */
+export class BrokerError extends CeleryTsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CELERYTS_BROKER', message, options);
+  }
+}
+
+/** A worker with the same node name already answers on this broker. */
+export class DuplicateNodeNameError extends CeleryTsError {
+  constructor(readonly nodeName: string) {
+    super('CELERYTS_DUPLICATE_NODENAME', `A worker named '${nodeName}' is already running on this broker; pick another name with -n`);
+  }
+}
+
+/** A rate limit string that is not 'N', 'N/s', 'N/m' or 'N/h'. */
+export class InvalidRateLimitError extends CeleryTsError {
+  constructor(value: string) {
+    super('CELERYTS_INVALID_RATE_LIMIT', `Invalid rate limit '${value}': expected a number, optionally followed by /s, /m or /h`);
+  }
+}

@@ -1,0 +1,37 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Embed } from './protocol.js';
+
+/** One call of a task as the worker sees it. Read it through `task.request` (or `self.request` with bind). */
+export interface Request {
+  id: string;
+  task: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  retries: number;
+  eta: string | null;
+  expires: string | null;
+  rootId: string | null;
+  parentId: string | null;
+  group: string | null;
+  groupIndex: number | null;
+  replyTo: string | null;
+  correlationId: string | null;
+  /** [hard, soft] seconds. */
+  timelimit: [number | null, number | null];
+  /** Node name of the worker running it. */
+  hostname: string;
+  /** How the message arrived. */
+  deliveryInfo: { exchange: string; routingKey: string; redelivered: boolean; priority: number | null };
+  callbacks: Embed['callbacks'];
+  errbacks: Embed['errbacks'];
+  chain: Embed['chain'];
+  ignoreResult: boolean;
+  /** Fires when the task should stop (soft time limit, revoke --terminate, shutdown). */
+  signal: AbortSignal;
+}
+
+/**
+ * Per-call request context. One task instance serves concurrent calls in the async pool, so the
+ * request cannot live on the instance; AsyncLocalStorage gives each call its own.
+ */
+export const requestContext = new AsyncLocalStorage<Request>();

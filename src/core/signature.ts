@@ -1,0 +1,87 @@
+/**
+ * A signature: a serialisable description of one call (task name, args, kwargs, options).
+ * Its JSON is exactly Celery's dict form, so Python and celeryts pass signatures to each other
+ * as link callbacks and chain elements.
+ */
+import { currentApp } from './app-port.js';
+import type { AsyncResult } from './result.js';
+import type { SendOptions } from './send-options.js';
+import type { Task } from './task.js';
+
+/** Celery's wire form of a signature. */
+export interface SignatureJSON {
+  task: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  options: Record<string, unknown>;
+  subtask_type: string | null;
+  immutable: boolean;
+  [extra: string]: unknown;
+}
+
+/** A call waiting to be made; `R` is the task's result type. */
+export class Signature<R = unknown> {
+  /** Set when the signature was made from a Task object, so its name can be resolved late. */
+  readonly #task: Task<any, any> | undefined;
+  #name: string | undefined;
+
+  constructor(
+    task: Task<any, any> | string,
+    readonly args: unknown[] = [],
+    readonly kwargs: Record<string, unknown> = {},
+    readonly options: Record<string, unknown> = {},
+    readonly immutable = false,
+  ) {
+    if (typeof task === 'string') this.#name = task;
+    else {
+      this.#task = task;
+      this.#name = task.hasName ? task.name : undefined;
+    }
+  }
+
+  /** Rebuild a signature from Celery's dict form. */
+  static fromJSON(json: SignatureJSON): Signature {
+    return new Signature(json.task, json.args ?? [], json.kwargs ?? {}, json.options ?? {}, json.immutable === true);
+  }
+
+  /** The task name; resolves names the loader has not assigned yet. */
+  async resolveName(): Promise<string> {
+    if (this.#name) return this.#name;
+    const app = await currentApp();
+    this.#name = await app.nameOf(this.#task!);
+    return this.#name;
+  }
+
+  /** Celery's dict form. Throws if the task name is not known yet (call resolve() first). */
+  toJSON(): SignatureJSON {
+    const name = this.#name ?? (this.#task?.hasName ? this.#task.name : undefined);
+    if (!name) throw new Error('celeryts: signature task name not resolved yet; await sig.resolve() before serialising');
+    return { task: name, args: this.args, kwargs: this.kwargs, options: this.options, subtask_type: null, immutable: this.immutable };
+  }
+
+  /** Resolve the task name and return the dict form. */
+  async resolve(): Promise<SignatureJSON> {
+    await this.resolveName();
+    return this.toJSON();
+  }
+
+  /** Send with extra positional args prepended (Celery's partial semantics; ignored when immutable). */
+  delay(...args: unknown[]): Promise<AsyncResult<R>> {
+    return this.applyAsync(args);
+  }
+
+  /** Send, merging args (prepended), kwargs and options into the signature's own. */
+  async applyAsync(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: SendOptions = {}): Promise<AsyncResult<R>> {
+    const name = await this.resolveName();
+    const app = await currentApp();
+    const a = this.immutable ? this.args : [...args, ...this.args];
+    const k = this.immutable ? this.kwargs : { ...this.kwargs, ...kwargs };
+    return app.sendTask<R>(name, a, k, { ...(this.options as SendOptions), ...options });
+  }
+
+  /** A copy with more options (e.g. link). */
+  set(options: Record<string, unknown>): Signature<R> {
+    const s = new Signature<R>(this.#task ?? this.#name!, this.args, this.kwargs, { ...this.options, ...options }, this.immutable);
+    return s;
+  }
+}
