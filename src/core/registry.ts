@@ -20,11 +20,11 @@ export function levenshtein(a: string, b: string): number {
 export function closest(name: string, candidates: Iterable<string>, max = 3): string[] {
   const scored: [string, number][] = [];
   for (const c of candidates) {
-    const d = levenshtein(name, c);
+    const d = levenshtein(name.toLowerCase(), c.toLowerCase());
     const tail = name.split('.').pop()!;
     // A matching last segment is a strong hint even when the module path differs.
     const score = c.endsWith(`.${tail}`) ? Math.min(d, 1) : d;
-    if (score <= Math.max(2, Math.floor(name.length / 3))) scored.push([c, score]);
+    if (score <= Math.max(2, Math.floor(name.length / 4))) scored.push([c, score]);
   }
   return scored.sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0])).slice(0, max).map(([c]) => c);
 }

@@ -85,3 +85,40 @@ export class Signature<R = unknown> {
     return s;
   }
 }
+
+/**
+ * Python signatures carry apply_async options in snake_case; map the ones celeryts sends
+ * with, so a chain or callback built in Python keeps its task id, reply queue and routing.
+ */
+export function sendOptionsFromSignature(options: Record<string, unknown>): import('./send-options.js').SendOptions {
+  const o = options;
+  const out: import('./send-options.js').SendOptions = {};
+  const s = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const n = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+  const taskId = s(o['task_id']);
+  if (taskId) out.taskId = taskId;
+  const replyTo = s(o['reply_to']);
+  if (replyTo) out.replyTo = replyTo;
+  const queue = s(o['queue']) ?? s(o['routing_key']);
+  if (queue) out.queue = queue;
+  const countdown = n(o['countdown']);
+  if (countdown !== undefined) out.countdown = countdown;
+  const eta = s(o['eta']);
+  if (eta) out.eta = eta;
+  const expires = s(o['expires']) ?? n(o['expires']);
+  if (expires !== undefined) out.expires = expires;
+  const priority = n(o['priority']);
+  if (priority !== undefined) out.priority = priority;
+  const tl = n(o['time_limit']);
+  if (tl !== undefined) out.timeLimit = tl;
+  const stl = n(o['soft_time_limit']);
+  if (stl !== undefined) out.softTimeLimit = stl;
+  const group = s(o['group_id']);
+  if (group) out.group = group;
+  if (o['ignore_result'] === true) out.ignoreResult = true;
+  const link = o['link'];
+  if (link) out.link = link as SignatureJSON | SignatureJSON[];
+  const linkError = o['link_error'];
+  if (linkError) out.linkError = linkError as SignatureJSON | SignatureJSON[];
+  return out;
+}

@@ -178,7 +178,6 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   }
 }
 
-type DropFirst<T extends unknown[]> = T extends [unknown, ...infer Rest] ? Rest : never;
 type AnyFn = (...args: any[]) => any;
 /** The task type task() returns: the base class's own members plus typed calling methods. */
 export type TaskOf<A extends unknown[], R, B extends TaskClass = typeof Task> = Omit<InstanceType<B>, keyof Task> & Task<A, R>;
@@ -212,17 +211,14 @@ function callerFile(): string | undefined {
 }
 
 /** Make a task from a function. */
-export function task<F extends AnyFn>(fn: F): TaskOf<Parameters<F>, Awaited<ReturnType<F>>>;
+export function task<A extends unknown[], R>(fn: (...args: A) => R): TaskOf<A, Awaited<R>>;
 /** Make a bound task: the function receives the task instance (typed as the base class) first. */
-export function task<B extends TaskClass = typeof Task, F extends (self: InstanceType<B>, ...args: any[]) => any = AnyFn>(
+export function task<A extends unknown[], R, B extends TaskClass = typeof Task>(
   options: TaskOptions<B> & { bind: true },
-  fn: F,
-): TaskOf<DropFirst<Parameters<F>>, Awaited<ReturnType<F>>, B>;
+  fn: (self: InstanceType<B>, ...args: A) => R,
+): TaskOf<A, Awaited<R>, B>;
 /** Make a task from a function, with options. */
-export function task<B extends TaskClass = typeof Task, F extends AnyFn = AnyFn>(
-  options: TaskOptions<B>,
-  fn: F,
-): TaskOf<Parameters<F>, Awaited<ReturnType<F>>, B>;
+export function task<A extends unknown[], R, B extends TaskClass = typeof Task>(options: TaskOptions<B>, fn: (...args: A) => R): TaskOf<A, Awaited<R>, B>;
 /** Register a class-based task (a Task subclass implementing run()). */
 export function task<C extends TaskClass>(cls: C, options?: TaskOptions): InstanceType<C>;
 export function task(a: unknown, b?: unknown): Task<any, any> {

@@ -1,0 +1,145 @@
+/**
+ * The app: configuration + task registry + connections; one per process. It is the
+ * composition root that plugs the broker and backend adapters into the core.
+ */
+import { realpathSync } from 'node:fs';
+import type { ResultBackend } from './core/backend.js';
+import type { Broker } from './core/broker.js';
+import type { AppPort } from './core/app-port.js';
+import { setCurrentApp } from './core/app-port.js';
+import { TaskRegistry } from './core/registry.js';
+import type { AsyncResult } from './core/result.js';
+import type { SendOptions } from './core/send-options.js';
+import type { Task } from './core/task.js';
+import { DeclaredQueues } from './core/topology.js';
+import { NoneBackend } from './backend/none.js';
+import { RpcBackend } from './backend/rpc.js';
+import { ControlClient } from './client/control.js';
+import { Producer } from './client/producer.js';
+import { loadConfig, type LoadConfigOptions } from './config/load-config.js';
+import type { Config, UserConfig } from './config/schema.js';
+import { loadTaskModules, nameTask } from './loader/load-tasks.js';
+import { createLogger, type Logger } from './logging/logger.js';
+import { createBroker } from './transport/create-broker.js';
+
+/** Options of createApp(): config overrides plus where to look for the config file. */
+export interface CreateAppOptions extends UserConfig {
+  /** Explicit config file. */
+  configFile?: string;
+  /** Where the config search starts. */
+  cwd?: string;
+  /** Use an existing broker instead of one made from brokerUrl (tests, embedding). */
+  broker?: Broker;
+  logger?: Logger;
+  /** Make this the app task.delay() uses (default true). */
+  setAsCurrent?: boolean;
+}
+
+/** One celeryts application. */
+export class App implements AppPort {
+  readonly registry = new TaskRegistry();
+  readonly log: Logger;
+  #broker: Promise<Broker> | undefined;
+  #backend: ResultBackend | undefined;
+  #producer: Producer | undefined;
+  #control: ControlClient | undefined;
+  #queues: DeclaredQueues | undefined;
+  readonly #injected: Broker | undefined;
+
+  constructor(
+    readonly config: Config,
+    deps: { broker?: Broker | undefined; logger?: Logger | undefined } = {},
+  ) {
+    this.log = deps.logger ?? createLogger({ level: config.logLevel });
+    this.#injected = deps.broker;
+  }
+
+  /** The connected broker (connects on first use). */
+  broker(): Promise<Broker> {
+    this.#broker ??= (async () => {
+      const b = this.#injected ?? (await createBroker(this.config.brokerUrl));
+      await b.connect();
+      return b;
+    })();
+    // A failed connect is retried on the next call instead of being cached.
+    this.#broker.catch(() => (this.#broker = undefined));
+    return this.#broker;
+  }
+
+  /** The result backend. */
+  async backend(): Promise<ResultBackend> {
+    if (!this.#backend) {
+      const broker = await this.broker();
+      this.#backend ??= this.config.resultBackend === 'rpc' ? new RpcBackend(broker, this.log) : new NoneBackend();
+    }
+    return this.#backend;
+  }
+
+  /** Declared-queue cache shared by producer and worker. */
+  async queues(): Promise<DeclaredQueues> {
+    const broker = await this.broker();
+    this.#queues ??= new DeclaredQueues(broker, (name) => this.config.queues[name] ?? {});
+    return this.#queues;
+  }
+
+  async #getProducer(): Promise<Producer> {
+    if (!this.#producer) {
+      const [broker, backend, queues] = await Promise.all([this.broker(), this.backend(), this.queues()]);
+      this.#producer ??= new Producer(broker, backend, queues, { defaultQueue: this.config.defaultQueue, ignoreResult: this.config.ignoreResult });
+    }
+    return this.#producer;
+  }
+
+  /** Send a task by name (Celery's send_task): no task module needed. */
+  async sendTask<R = unknown>(name: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: SendOptions = {}): Promise<AsyncResult<R>> {
+    const producer = await this.#getProducer();
+    return producer.send<R>(name, args, kwargs, options);
+  }
+
+  /** A handle on a task id. With rpc:// only tasks this app sent can be waited for. */
+  async asyncResult<R = unknown>(taskId: string): Promise<AsyncResult<R>> {
+    return (await this.backend()).lookup<R>(taskId);
+  }
+
+  /** The task's canonical name, deriving it on first use. */
+  async nameOf(task: Task<any, any>): Promise<string> {
+    if (task.hasName) return task.name;
+    const name = await nameTask(task, realpathSync(this.config.root));
+    if (!this.registry.has(name)) this.registry.register(task);
+    return name;
+  }
+
+  /** Load the configured task modules plus `extra` (e.g. -A flags); returns the files loaded. */
+  loadTasks(extra: readonly string[] = []): Promise<string[]> {
+    const refs = [...new Set([...this.config.imports, ...extra])];
+    return loadTaskModules(refs, this.config.root, this.registry);
+  }
+
+  /** Remote control client (inspect/control). */
+  async control(): Promise<ControlClient> {
+    this.#control ??= new ControlClient(await this.broker());
+    return this.#control;
+  }
+
+  /** Close connections. */
+  async close(): Promise<void> {
+    await this.#control?.close();
+    await this.#backend?.close();
+    const b = this.#broker;
+    this.#broker = undefined;
+    if (b) await (await b.catch(() => undefined))?.close();
+    this.log.flush?.();
+  }
+}
+
+/** Load the config (file < env < options) and make an app. */
+export async function createApp(options: CreateAppOptions = {}): Promise<App> {
+  const { configFile, cwd, broker, logger, setAsCurrent, ...overrides } = options;
+  const load: LoadConfigOptions = { overrides };
+  if (configFile !== undefined) load.configFile = configFile;
+  if (cwd !== undefined) load.cwd = cwd;
+  const config = await loadConfig(load);
+  const app = new App(config, { broker, logger });
+  if (setAsCurrent ?? true) setCurrentApp(app);
+  return app;
+}

@@ -1,0 +1,89 @@
+/**
+ * Celery's rpc:// backend. Each client owns one reply queue (named by its id, auto-delete,
+ * x-expires one day, as Python declares it); every task it sends carries reply_to = that
+ * queue. Workers publish state messages there (default exchange, routing key = reply_to,
+ * correlation_id = task id, transient). A result can be read once, and only by the client
+ * that sent the task: another process cannot wait on it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Broker, Consumer, Delivery } from '../core/broker.js';
+import type { ResultBackend, ResultTarget } from '../core/backend.js';
+import { decodeResult, encodeResult } from '../core/protocol.js';
+import type { AsyncResult } from '../core/result.js';
+import { READY_STATES } from '../core/states.js';
+import { ResultState, StateAsyncResult, UnavailableAsyncResult } from './async-result.js';
+import type { Logger } from '../logging/logger.js';
+
+const ONE_DAY_MS = 86_400_000;
+
+/** rpc:// result backend over any broker. */
+export class RpcBackend implements ResultBackend {
+  readonly name = 'rpc';
+  /** This client's id and reply queue name. */
+  readonly oid = randomUUID();
+  #consumer: Promise<Consumer> | undefined;
+  // Weak: a caller that drops its AsyncResult must not leak its entry in a long-running client.
+  readonly #states = new Map<string, WeakRef<ResultState>>();
+  readonly #gc = new FinalizationRegistry<string>((id) => {
+    if (!this.#states.get(id)?.deref()) this.#states.delete(id);
+  });
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly log: Logger,
+  ) {}
+
+  async markState(target: ResultTarget, state: string, result: unknown, traceback: string | null = null): Promise<void> {
+    if (!target.replyTo) return;
+    const msg = encodeResult({ task_id: target.id, status: state, result, traceback, children: [] });
+    msg.properties.correlationId = target.correlationId ?? target.id;
+    await this.broker.publish('', target.replyTo, msg);
+  }
+
+  async replyTo(): Promise<string> {
+    this.#consumer ??= this.#listen();
+    await this.#consumer;
+    return this.oid;
+  }
+
+  async #listen(): Promise<Consumer> {
+    await this.broker.declareQueue(this.oid, { durable: false, autoDelete: true, expiresMs: ONE_DAY_MS });
+    return this.broker.consume(this.oid, { prefetch: 0, noAck: true }, (d) => this.#onReply(d));
+  }
+
+  #onReply(d: Delivery): void {
+    let body;
+    try {
+      body = decodeResult(d.body);
+    } catch (err) {
+      this.log.warn({ err, correlationId: d.properties.correlationId }, 'ignoring malformed result message');
+      return;
+    }
+    const st = this.#states.get(body.task_id)?.deref();
+    if (!st) return; // nobody waits for it any more
+    st.update(body.status, body.result, body.traceback);
+    if (READY_STATES.has(body.status)) this.#states.delete(body.task_id);
+  }
+
+  track<R>(taskId: string): AsyncResult<R> {
+    const st = new ResultState();
+    this.#states.set(taskId, new WeakRef(st));
+    this.#gc.register(st, taskId);
+    return new StateAsyncResult<R>(taskId, st);
+  }
+
+  lookup<R>(taskId: string): AsyncResult<R> {
+    const st = this.#states.get(taskId)?.deref();
+    if (st) return new StateAsyncResult<R>(taskId, st);
+    return new UnavailableAsyncResult<R>(
+      taskId,
+      `the rpc:// backend delivers a result only to the client that sent the task, once; task ${taskId} was not sent by this client (or its result was already taken)`,
+    );
+  }
+
+  async close(): Promise<void> {
+    const c = this.#consumer;
+    this.#consumer = undefined;
+    if (c) await (await c).cancel().catch(() => undefined);
+  }
+}

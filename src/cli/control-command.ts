@@ -1,0 +1,41 @@
+import { Command } from 'commander';
+import { reportError } from './common.js';
+import { addBroadcastOptions, runBroadcast } from './inspect-command.js';
+
+type Flags = Parameters<typeof runBroadcast>[2] & { terminate?: boolean; signal?: string };
+
+/** `celeryts control <command>`: act on running workers. */
+export function controlCommand(): Command {
+  const control = new Command('control').description('Tell running workers to do something: rate_limit, revoke, shutdown, ping');
+  const sub = (name: string, description: string) => addBroadcastOptions(new Command(name).description(description));
+  const run = (method: string, args: Record<string, unknown>, flags: Flags, reply = true) =>
+    runBroadcast(method, args, flags, reply).then(
+      (code) => process.exit(code),
+      (err) => process.exit(reportError(err)),
+    );
+  control.addCommand(
+    sub('rate_limit', 'Set a task rate limit on workers')
+      .argument('<task>', 'task name')
+      .argument('<rate>', "'10/s', '100/m', '1000/h', or 0 to remove the limit")
+      .action((task: string, rate: string, flags: Flags) => run('rate_limit', { task_name: task, rate_limit: rate === '0' ? null : rate }, flags)),
+  );
+  control.addCommand(
+    sub('revoke', 'Revoke tasks by id: they are skipped when they arrive')
+      .argument('<ids...>', 'task ids')
+      .option('--terminate', 'also stop the task if it is running')
+      .action((ids: string[], flags: Flags) => run('revoke', { task_id: ids, terminate: flags.terminate === true, signal: 'SIGTERM' }, flags)),
+  );
+  control.addCommand(
+    sub('shutdown', 'Warm-shut down workers').action((flags: Flags) => run('shutdown', {}, flags, false)),
+  );
+  control.addCommand(sub('ping', 'Ping workers').action((flags: Flags) => run('ping', {}, flags)));
+  control.addHelpText(
+    'after',
+    `
+Examples:
+  $ celeryts control rate_limit proj.tasks.add 10/s
+  $ celeryts control revoke 6ac5d522-39b7-4d30-8121-19582643f5e7
+  $ celeryts control shutdown -d celery@myhost`,
+  );
+  return control;
+}

@@ -1,0 +1,71 @@
+import { Command } from 'commander';
+import { addCommonOptions, appFromFlags, reportError, type CommonFlags } from './common.js';
+import { formatReplies } from './inspect-format.js';
+import { collect, seconds } from './parse-args.js';
+
+interface BroadcastFlags extends CommonFlags {
+  timeout?: number;
+  destination?: string[];
+  json?: boolean;
+}
+
+/** Commands `inspect` knows (read-only). */
+export const INSPECT_METHODS = ['ping', 'registered', 'active', 'reserved', 'scheduled', 'stats', 'revoked'] as const;
+
+/** Send one pidbox command through a fresh app, print the replies, return the exit code. */
+export async function runBroadcast(method: string, args: Record<string, unknown>, flags: BroadcastFlags, reply = true): Promise<number> {
+  const app = await appFromFlags(flags, {}, 'warn');
+  try {
+    const control = await app.control();
+    const opts = { timeout: flags.timeout ?? 1, reply, ...(flags.destination ? { destination: flags.destination } : {}) };
+    const replies = await control.broadcast(method, args, opts);
+    if (!reply) return 0;
+    if (flags.json) process.stdout.write(`${JSON.stringify(replies)}\n`);
+    else if (Object.keys(replies).length) process.stdout.write(`${formatReplies(method, replies)}\n`);
+    if (Object.keys(replies).length === 0) {
+      process.stderr.write('Error: No nodes replied within time constraint.\n');
+      return 1;
+    }
+    return 0;
+  } finally {
+    await app.close().catch(() => undefined);
+  }
+}
+
+/** Add --timeout, --destination, --json. */
+export function addBroadcastOptions(cmd: Command): Command {
+  return addCommonOptions(
+    cmd
+      .option('-t, --timeout <seconds>', 'how long to wait for replies (default 1)', seconds)
+      .option('-d, --destination <node>', 'only ask this node (repeatable or comma separated)', collect)
+      .option('-j, --json', 'print { "<node>": <answer> } as JSON'),
+  );
+}
+
+/** `celeryts inspect <method>`: ask running workers (celeryts and Python alike). */
+export function inspectCommand(): Command {
+  const cmd = new Command('inspect')
+    .description(`Ask running workers: ${INSPECT_METHODS.join(', ')}`)
+    .argument('<method>', INSPECT_METHODS.join(' | '));
+  addBroadcastOptions(cmd).addHelpText(
+    'after',
+    `
+Examples:
+  $ celeryts inspect registered
+  $ celeryts inspect ping -d celery@myhost --timeout 2
+  $ celeryts inspect stats --json`,
+  );
+  return cmd.action(async (method: string, flags: BroadcastFlags) => {
+    if (!(INSPECT_METHODS as readonly string[]).includes(method)) {
+      process.stderr.write(`celeryts: unknown inspect method '${method}' (expected one of ${INSPECT_METHODS.join(', ')})\n`);
+      process.exit(2);
+    }
+    let code: number;
+    try {
+      code = await runBroadcast(method, method === 'registered' ? { taskinfoitems: [] } : {}, flags);
+    } catch (err) {
+      code = reportError(err);
+    }
+    process.exit(code);
+  });
+}

@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { callCommand } from './call-command.js';
+import { controlCommand } from './control-command.js';
+import { inspectCommand } from './inspect-command.js';
+import { workerCommand } from './worker-command.js';
+
+/** The `celeryts` program. */
+export function program(): Command {
+  return new Command('celeryts')
+    .description('Celery-compatible distributed task queue for TypeScript')
+    .version(VERSION)
+    .addCommand(workerCommand())
+    .addCommand(callCommand())
+    .addCommand(inspectCommand())
+    .addCommand(controlCommand())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ celeryts worker                          # start a worker (tasks from celeryts.config.ts)
+  $ celeryts call proj.tasks.add 2 3 --wait  # prints 5
+  $ celeryts inspect registered              # what running workers can run`,
+    );
+}
+
+await program().parseAsync(process.argv);

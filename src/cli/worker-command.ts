@@ -1,0 +1,86 @@
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { bannerText } from '../worker/banner.js';
+import { expandNodeName } from '../worker/node-name.js';
+import { Worker } from '../worker/worker.js';
+import { addCommonOptions, appFromFlags, reportError, type CommonFlags } from './common.js';
+import { collect, positiveInt } from './parse-args.js';
+
+interface WorkerFlags extends CommonFlags {
+  app?: string[];
+  concurrency?: number;
+  prefetchMultiplier?: number;
+  acksLate?: boolean;
+  queues?: string[];
+  hostname?: string;
+  withoutRateLimits?: boolean;
+}
+
+/** `celeryts worker`: thin: flags -> app options -> Worker; signals -> warm/cold shutdown. */
+export function workerCommand(): Command {
+  const cmd = new Command('worker')
+    .description('Start a worker: load task modules and consume task queues')
+    .option('-A, --app <module>', 'task module to load, e.g. proj.tasks (repeatable; added to the config imports)', collect)
+    .option('-c, --concurrency <n>', 'tasks run at once (default: number of CPUs)', positiveInt)
+    .option('--prefetch-multiplier <n>', 'prefetch = concurrency x this (default 4)', positiveInt)
+    .option('--acks-late', 'ack after the task returns instead of before it starts')
+    .option('-Q, --queues <names>', 'queues to consume, comma separated (default: celery)', collect)
+    .option('-n, --hostname <name>', "node name, %h = host name (default 'celery@%h')")
+    .option('--without-rate-limits', 'turn rate limits off for every task');
+  addCommonOptions(cmd).addHelpText(
+    'after',
+    `
+Examples:
+  $ celeryts worker                          # tasks from celeryts.config.ts, embedded broker
+  $ celeryts worker -A proj.tasks -c 8 -Q celery,reports
+  $ CELERYTS_BROKER_URL=amqp://guest:guest@localhost:5672// celeryts worker -n w1@%h --acks-late
+
+SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second signal exits at once.`,
+  );
+  return cmd.action(async (flags: WorkerFlags) => {
+    let worker: Worker;
+    try {
+      const app = await appFromFlags(flags, {
+        ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+        ...(flags.prefetchMultiplier !== undefined ? { prefetchMultiplier: flags.prefetchMultiplier } : {}),
+        ...(flags.acksLate ? { acksLate: true } : {}),
+        ...(flags.withoutRateLimits ? { disableRateLimits: true } : {}),
+        ...(flags.hostname ? { workerName: flags.hostname } : {}),
+      });
+      await app.loadTasks(flags.app ?? []);
+      worker = new Worker(app, { nodeName: expandNodeName(app.config.workerName), ...(flags.queues ? { queues: flags.queues } : {}) });
+      const broker = await app.broker();
+      if (process.stdout.isTTY) process.stdout.write(bannerText(worker, VERSION, broker.displayUrl) + '\n');
+      else {
+        app.log.info(
+          { node: worker.nodeName, version: VERSION, broker: broker.displayUrl, concurrency: app.config.concurrency, prefetch: worker.prefetchCount, queues: worker.queues, tasks: app.registry.names() },
+          `celeryts worker ${worker.nodeName} starting`,
+        );
+      }
+      await worker.start();
+    } catch (err) {
+      process.exitCode = reportError(err);
+      process.exit();
+    }
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        // Cold shutdown: exit now; unacked (acks-late) tasks go back to the queue through the broker.
+        worker.app.log.warn({ signal: sig }, 'worker: Cold shutdown (second signal)');
+        worker.app.log.flush?.();
+        process.exit(1);
+      }
+      void worker.stop().then(
+        () => process.exit(0),
+        (err) => {
+          process.exitCode = reportError(err);
+          process.exit();
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    worker.once('stopped', () => process.exit(0));
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * Sending tasks: turn a name, arguments and Celery's apply_async options into a protocol v2
+ * message and publish it to the default exchange with routing key = queue.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { ResultBackend } from '../core/backend.js';
+import type { Broker } from '../core/broker.js';
+import { toPythonIso } from '../core/dates.js';
+import { encodeTask, type TaskSendSpec } from '../core/protocol.js';
+import type { AsyncResult } from '../core/result.js';
+import type { SendOptions } from '../core/send-options.js';
+import type { SignatureJSON } from '../core/signature.js';
+import type { DeclaredQueues } from '../core/topology.js';
+import { UnavailableAsyncResult } from '../backend/async-result.js';
+
+/** What a producer needs to know about its app. */
+export interface ProducerSettings {
+  defaultQueue: string;
+  ignoreResult: boolean;
+}
+
+const ORIGIN = `gen${process.pid}@${hostname()}`;
+
+function asList(v: SignatureJSON | SignatureJSON[] | undefined): SignatureJSON[] | null {
+  if (v === undefined) return null;
+  return Array.isArray(v) ? v : [v];
+}
+
+function toIso(v: Date | string | number, now: number): string {
+  if (typeof v === 'number') return toPythonIso(new Date(now + v * 1000));
+  return typeof v === 'string' ? v : toPythonIso(v);
+}
+
+/** Build the wire spec for one call. */
+export function buildSendSpec(name: string, args: unknown[], kwargs: Record<string, unknown>, o: SendOptions, ignoreResult: boolean): TaskSendSpec {
+  const now = Date.now();
+  const id = o.taskId ?? randomUUID();
+  let eta: string | null = null;
+  if (o.eta !== undefined) eta = toIso(o.eta, now);
+  else if (o.countdown !== undefined) eta = toIso(o.countdown, now);
+  return {
+    id,
+    task: name,
+    args,
+    kwargs,
+    eta,
+    expires: o.expires === undefined ? null : toIso(o.expires, now),
+    retries: o.retries ?? 0,
+    timelimit: [o.timeLimit ?? null, o.softTimeLimit ?? null],
+    rootId: o.rootId ?? id,
+    parentId: o.parentId ?? null,
+    group: o.group ?? null,
+    groupIndex: o.groupIndex ?? null,
+    shadow: o.shadow ?? null,
+    origin: ORIGIN,
+    ignoreResult,
+    priority: o.priority ?? null,
+    callbacks: asList(o.link),
+    errbacks: asList(o.linkError),
+    chain: o.chain ?? null,
+  };
+}
+
+/** Publishes tasks and hands back AsyncResults. */
+export class Producer {
+  constructor(
+    private readonly broker: Broker,
+    private readonly backend: ResultBackend,
+    private readonly queues: DeclaredQueues,
+    private readonly settings: ProducerSettings,
+  ) {}
+
+  async send<R>(name: string, args: unknown[], kwargs: Record<string, unknown>, options: SendOptions = {}): Promise<AsyncResult<R>> {
+    const queue = options.queue ?? this.settings.defaultQueue;
+    const ignore = options.ignoreResult ?? this.settings.ignoreResult;
+    const spec = buildSendSpec(name, args, kwargs, options, ignore);
+    const [replyTo] = await Promise.all([options.replyTo ?? (ignore ? undefined : this.backend.replyTo()), this.queues.ensure(queue)]);
+    if (replyTo) spec.replyTo = replyTo;
+    // Track before publishing: a fast worker's reply must find its waiter.
+    const result: AsyncResult<R> = replyTo && !options.replyTo
+      ? this.backend.track<R>(spec.id)
+      : new UnavailableAsyncResult<R>(spec.id, `results are ignored for task ${spec.id} (${name})`);
+    await this.broker.publish('', queue, encodeTask(spec));
+    return result;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The configuration: one validated object built from defaults, the config file, environment
+ * and flags (later wins). Keys are camelCase versions of Celery's settings.
+ */
+import { availableParallelism } from 'node:os';
+import { ConfigError } from '../core/errors.js';
+import { closest } from '../core/registry.js';
+import type { QueueOptions } from '../core/broker.js';
+
+/** Log levels accepted by --loglevel and `logLevel`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** One of LOG_LEVELS. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** What a config file may set. Every key is optional. */
+export interface UserConfig {
+  /** Folder task names are derived from (default: the config file's folder). */
+  root?: string;
+  /** Task modules to load: dotted (`proj.tasks`) or paths relative to root. */
+  imports?: string[];
+  /** Broker URL: amqp://, amqps:// or file://DIR (default file://.celeryts beside the config). */
+  brokerUrl?: string;
+  /** 'rpc://' (results back to the caller as messages) or 'none'. */
+  resultBackend?: string;
+  /** Queue tasks go to when neither the call nor the task names one. Default 'celery'. */
+  defaultQueue?: string;
+  /** Per-queue declaration options (type, max priority, dead-lettering). */
+  queues?: Record<string, QueueOptions>;
+  /** Tasks run at once by one worker. Default: number of CPUs. */
+  concurrency?: number;
+  /** prefetch = concurrency x prefetchMultiplier. Default 4. */
+  prefetchMultiplier?: number;
+  /** Ack after the task returns (default false: ack before it starts). */
+  acksLate?: boolean;
+  /** Send no results unless a task or call asks (CELERY_IGNORE_RESULT). */
+  ignoreResult?: boolean;
+  /** Turn off every rate limit (CELERY_DISABLE_RATE_LIMITS). */
+  disableRateLimits?: boolean;
+  /** pino level. Default 'info'. */
+  logLevel?: LogLevel;
+  /** Worker node name; %h = host name, %n = short host, %d = domain. Default 'celery@%h'. */
+  workerName?: string;
+}
+
+/** The resolved config every layer reads. */
+export interface Config {
+  root: string;
+  imports: string[];
+  brokerUrl: string;
+  resultBackend: 'rpc' | 'none';
+  defaultQueue: string;
+  queues: Record<string, QueueOptions>;
+  concurrency: number;
+  prefetchMultiplier: number;
+  acksLate: boolean;
+  ignoreResult: boolean;
+  disableRateLimits: boolean;
+  logLevel: LogLevel;
+  workerName: string;
+  /** Where the config came from, for messages; undefined when no file was found. */
+  configFile: string | undefined;
+}
+
+type Check = (value: unknown) => string | undefined;
+const isBool: Check = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
+const isString: Check = (v) => (typeof v === 'string' && v.length > 0 ? undefined : 'must be a non-empty string');
+const isPosInt: Check = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'must be a whole number above 0');
+const isStringList: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? undefined : 'must be a list of strings');
+const isObject: Check = (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? undefined : 'must be an object');
+
+/** Validators per key: the single list of what a config may contain. */
+const CHECKS: Record<keyof UserConfig, Check> = {
+  root: isString,
+  imports: isStringList,
+  brokerUrl: (v) => isString(v) ?? (/^(amqps?|file):\/\//.test(v as string) ? undefined : "must start with amqp://, amqps:// or file://"),
+  resultBackend: (v) => (v === 'rpc://' || v === 'rpc' || v === 'none' || v === 'disabled' ? undefined : "must be 'rpc://' or 'none'"),
+  defaultQueue: isString,
+  queues: isObject,
+  concurrency: isPosInt,
+  prefetchMultiplier: isPosInt,
+  acksLate: isBool,
+  ignoreResult: isBool,
+  disableRateLimits: isBool,
+  logLevel: (v) => ((LOG_LEVELS as readonly unknown[]).includes(v) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`),
+  workerName: isString,
+};
+
+/** Throw ConfigError for unknown keys (with "did you mean") and wrongly typed values. */
+export function validateUserConfig(raw: unknown, source: string): UserConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(`${source}: the config must be an object (export default defineConfig({ ... }))`);
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const check = CHECKS[key as keyof UserConfig];
+    if (!check) {
+      const hint = closest(key, Object.keys(CHECKS), 1)[0];
+      throw new ConfigError(`${source}: unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
+    }
+    const problem = check(value);
+    if (problem) throw new ConfigError(`${source}: '${key}' ${problem} (got ${JSON.stringify(value)})`);
+  }
+  return raw as UserConfig;
+}
+
+/** Defaults for everything but root and configFile. */
+export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
+  return {
+    imports: [],
+    resultBackend: 'rpc',
+    defaultQueue: 'celery',
+    queues: {},
+    concurrency: availableParallelism(),
+    prefetchMultiplier: 4,
+    acksLate: false,
+    ignoreResult: false,
+    disableRateLimits: false,
+    logLevel: 'info',
+    workerName: 'celery@%h',
+  };
+}
+
+/** Type helper for celeryts.config.ts: `export default defineConfig({ ... })`. */
+export function defineConfig(config: UserConfig): UserConfig {
+  return config;
+}

@@ -1,0 +1,28 @@
+/**
+ * The result backend port. The worker reports state changes through it; the client gets
+ * AsyncResults from it. Adapters: backend/rpc.ts (results as messages to the caller's reply
+ * queue, Celery's rpc://) and backend/none.ts.
+ */
+import type { AsyncResult } from './result.js';
+
+/** Where a worker sends a task's state: taken from the task message. */
+export interface ResultTarget {
+  id: string;
+  replyTo: string | null;
+  correlationId: string | null;
+}
+
+/** The result backend port. */
+export interface ResultBackend {
+  /** 'rpc' or 'none'. */
+  readonly name: string;
+  /** Worker side: report a state (STARTED, RETRY, SUCCESS, FAILURE, REVOKED) to whoever waits. */
+  markState(target: ResultTarget, state: string, result: unknown, traceback?: string | null): Promise<void>;
+  /** Client side: the reply_to for outgoing tasks, or undefined if this backend collects nothing. */
+  replyTo(): Promise<string | undefined>;
+  /** Client side: a handle on a task this client just sent. */
+  track<R>(taskId: string): AsyncResult<R>;
+  /** Client side: a handle on any task id (may not be able to wait, see rpc). */
+  lookup<R>(taskId: string): AsyncResult<R>;
+  close(): Promise<void>;
+}

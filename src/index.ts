@@ -1,0 +1,26 @@
+/**
+ * celeryts public API.
+ *
+ *   import { task, Task, createApp, defineConfig } from 'celeryts';
+ */
+import { setDefaultAppFactory } from './core/app-port.js';
+import { createApp } from './app.js';
+
+export { task, Task, createdTasks, type TaskOptions, type TaskClass, type TaskOf, type ExceptionDetails } from './core/task.js';
+export { Signature, type SignatureJSON } from './core/signature.js';
+export type { Request } from './core/request.js';
+export type { AsyncResult } from './core/result.js';
+export type { SendOptions } from './core/send-options.js';
+export { States, READY_STATES, type TaskState } from './core/states.js';
+export * from './core/errors.js';
+export type { Broker, Delivery, QueueOptions, OutgoingMessage, Headers, MessageProperties } from './core/broker.js';
+export { encodeTask, decodeTask, decodeTaskHeaders, decodeTaskBody, encodeResult, decodeResult, type TaskMessage } from './core/protocol.js';
+export { App, createApp, type CreateAppOptions } from './app.js';
+export { defineConfig, type UserConfig, type Config } from './config/schema.js';
+export { loadConfig } from './config/load-config.js';
+export { Worker, type WorkerOptions } from './worker/worker.js';
+export { expandNodeName } from './worker/node-name.js';
+export { createBroker } from './transport/create-broker.js';
+
+// task.delay() outside a worker, with no createApp() call, uses an app built from the config file and env.
+setDefaultAppFactory(() => createApp());

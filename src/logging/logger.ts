@@ -1,0 +1,37 @@
+/**
+ * pino loggers: JSON lines by default (for log shippers), readable lines when stdout is a
+ * terminal. pino-pretty runs in-process as a stream, not as a worker-thread transport, so a
+ * short-lived `celeryts call` does not pay for a thread.
+ */
+import { createRequire } from 'node:module';
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/** Logger options. */
+export interface LoggerOptions {
+  level?: string;
+  /** Force pretty or JSON; default: pretty when stdout is a TTY. */
+  pretty?: boolean;
+  /** Where to write (default stdout). */
+  destination?: NodeJS.WritableStream;
+  name?: string;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Make the process logger. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  const base = { level: options.level ?? 'info', ...(options.name ? { name: options.name } : {}) };
+  if (pretty) {
+    const pinoPretty = require('pino-pretty') as (o: object) => NodeJS.WritableStream;
+    return pino(base, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: 1, sync: true }));
+  }
+  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: false }));
+}
+
+/** A logger that drops everything (library use without logging). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

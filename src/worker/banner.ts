@@ -1,0 +1,29 @@
+import os from 'node:os';
+import type { Worker } from './worker.js';
+
+/** Celery-style startup banner (printed when stdout is a terminal). */
+export function bannerText(worker: Worker, version: string, brokerDisplay: string): string {
+  const { config, registry } = worker.app;
+  const when = new Date().toISOString().replace('T', ' ').slice(0, 19);
+  const lines = [
+    '',
+    ` -------------- ${worker.nodeName} v${version} (celeryts)`,
+    `--- ***** ----- `,
+    `-- ******* ---- ${os.type()}-${os.release()}-${os.arch()} ${when}`,
+    `- *** --- * --- `,
+    `- ** ---------- [config]`,
+    `- ** ---------- .> app:         ${config.configFile ?? '(no config file)'}`,
+    `- ** ---------- .> transport:   ${brokerDisplay}`,
+    `- ** ---------- .> results:     ${config.resultBackend === 'rpc' ? 'rpc://' : 'disabled://'}`,
+    `- *** --- * --- .> concurrency: ${config.concurrency} (async), prefetch ${worker.prefetchCount}, acks ${config.acksLate ? 'late' : 'early'}`,
+    `-- ******* ---- .> rate limits: ${config.disableRateLimits ? 'disabled' : 'enabled'}`,
+    `--- ***** ----- `,
+    ` -------------- [queues]`,
+    ...worker.queues.map((q) => `                .> ${q.padEnd(16)} exchange=${q}(direct) key=${q}`),
+    '',
+    '[tasks]',
+    ...registry.names().map((n) => `  . ${n}`),
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,134 @@
+/**
+ * Runs one job, Celery's trace: ack (early) -> STARTED (trackStarted) -> body -> result ->
+ * handlers -> callbacks / next chain step -> ack (late).
+ *
+ *   reserved ──slot──▶ [early: ack] ─▶ beforeStart ─▶ run ─┬─ ok ──▶ SUCCESS, onSuccess, link, chain
+ *                                                          └─ err ─▶ FAILURE, onFailure, link_error
+ *                      ─▶ afterReturn ─▶ [late: ack] ─▶ done
+ */
+import type { ResultBackend } from '../core/backend.js';
+import { serializeError } from '../core/protocol.js';
+import { requestContext, type Request } from '../core/request.js';
+import type { SendOptions } from '../core/send-options.js';
+import { sendOptionsFromSignature, type SignatureJSON } from '../core/signature.js';
+import { States } from '../core/states.js';
+import type { ExceptionDetails } from '../core/task.js';
+import type { Logger } from '../logging/logger.js';
+import { ackJob, type Job } from './job.js';
+
+/** What the executor needs from the worker. */
+export interface ExecutorContext {
+  hostname: string;
+  backend: ResultBackend;
+  log: Logger;
+  sendTask(name: string, args: unknown[], kwargs: Record<string, unknown>, options: SendOptions): Promise<unknown>;
+  /** Called when a job finishes, with its final state. */
+  finished(job: Job, state: string, runtimeMs: number): void;
+}
+
+/** Build the request the task body sees. */
+export function buildRequest(job: Job, hostname: string): Request {
+  const m = job.msg;
+  return {
+    id: m.id,
+    task: m.task,
+    args: m.args,
+    kwargs: m.kwargs,
+    retries: m.retries,
+    eta: m.eta,
+    expires: m.expires,
+    rootId: m.rootId,
+    parentId: m.parentId,
+    group: m.group,
+    groupIndex: m.groupIndex,
+    replyTo: m.replyTo,
+    correlationId: m.correlationId,
+    timelimit: m.timelimit,
+    hostname,
+    deliveryInfo: { exchange: job.delivery.exchange, routingKey: job.delivery.routingKey, redelivered: job.delivery.redelivered, priority: m.priority },
+    callbacks: m.embed.callbacks,
+    errbacks: m.embed.errbacks,
+    chain: m.embed.chain,
+    ignoreResult: job.ignoreResult,
+    signal: job.controller.signal,
+  };
+}
+
+async function safely(log: Logger, job: Job, what: string, fn: () => unknown): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    log.error({ err, taskId: job.msg.id, task: job.msg.task }, `${what} handler raised`);
+  }
+}
+
+/** Run a job to completion. Never throws: failures become FAILURE results. */
+export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> {
+  const { task, msg } = job;
+  const { log } = ctx;
+  const target = { id: msg.id, replyTo: msg.replyTo, correlationId: msg.correlationId };
+  job.startedAt = performance.now();
+  job.timeStart = Date.now() / 1000;
+  if (!job.acksLate) ackJob(job);
+  const request = buildRequest(job, ctx.hostname);
+  const report = (state: string, result: unknown, tb: string | null = null) =>
+    job.ignoreResult ? Promise.resolve() : ctx.backend.markState(target, state, result, tb).catch((err) => log.error({ err, taskId: msg.id }, 'could not send result'));
+
+  await safely(log, job, 'beforeStart', () => task.beforeStart(msg.id, msg.args, msg.kwargs));
+  if (task.trackStarted) await report(States.STARTED, { pid: process.pid, hostname: ctx.hostname });
+
+  let state: string;
+  let retval: unknown = null;
+  let einfo: ExceptionDetails | null = null;
+  try {
+    retval = await requestContext.run(request, () => task.invoke(msg.args, msg.kwargs));
+    state = States.SUCCESS;
+  } catch (err) {
+    state = States.FAILURE;
+    retval = err;
+    einfo = { traceback: (err as Error)?.stack ?? String(err) };
+  }
+  const runtimeMs = performance.now() - job.startedAt;
+
+  if (state === States.SUCCESS) {
+    await report(States.SUCCESS, retval);
+    log.info({ taskId: msg.id, task: msg.task, runtime: runtimeMs / 1000 }, `Task ${msg.task}[${msg.id}] succeeded in ${(runtimeMs / 1000).toFixed(4)}s`);
+    await safely(log, job, 'onSuccess', () => task.onSuccess(retval, msg.id, msg.args, msg.kwargs));
+    await sendFollowUps(job, ctx, retval);
+  } else {
+    const info = serializeError(retval);
+    await report(States.FAILURE, info, einfo!.traceback);
+    log.error({ taskId: msg.id, task: msg.task, err: retval }, `Task ${msg.task}[${msg.id}] raised unexpected: ${info.exc_type}(${info.exc_message.map(String).join(', ')})`);
+    await safely(log, job, 'onFailure', () => task.onFailure(retval, msg.id, msg.args, msg.kwargs, einfo!));
+    await sendErrbacks(job, ctx);
+  }
+  await safely(log, job, 'afterReturn', () => task.afterReturn(state, retval, msg.id, msg.args, msg.kwargs, einfo));
+  // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the outcome.
+  ackJob(job);
+  ctx.finished(job, state, runtimeMs);
+}
+
+function send(ctx: ExecutorContext, job: Job, sig: SignatureJSON, args: unknown[], extra: SendOptions): Promise<unknown> {
+  const opts: SendOptions = { ...sendOptionsFromSignature(sig.options ?? {}), ...extra, parentId: job.msg.id, rootId: job.msg.rootId ?? job.msg.id };
+  const a = sig.immutable ? (sig.args ?? []) : [...args, ...(sig.args ?? [])];
+  return ctx.sendTask(sig.task, a, sig.kwargs ?? {}, opts).catch((err) => {
+    ctx.log.error({ err, taskId: job.msg.id, next: sig.task }, 'could not send follow-up task');
+  });
+}
+
+/** link callbacks get the result; the chain's next step (last element) gets it and the rest of the chain. */
+async function sendFollowUps(job: Job, ctx: ExecutorContext, retval: unknown): Promise<void> {
+  const { callbacks, chain } = job.msg.embed;
+  const sends: Promise<unknown>[] = (callbacks ?? []).map((sig) => send(ctx, job, sig, [retval], {}));
+  if (chain && chain.length) {
+    const next = chain[chain.length - 1]!;
+    const rest = chain.slice(0, -1);
+    sends.push(send(ctx, job, next, [retval], rest.length ? { chain: rest } : {}));
+  }
+  await Promise.all(sends);
+}
+
+/** link_error callbacks are called with the failed task's id, as Celery does for remote errbacks. */
+async function sendErrbacks(job: Job, ctx: ExecutorContext): Promise<void> {
+  await Promise.all((job.msg.embed.errbacks ?? []).map((sig) => send(ctx, job, sig, [job.msg.id], {})));
+}

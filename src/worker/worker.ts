@@ -1,0 +1,239 @@
+/**
+ * The worker: consumes task queues, decides from headers, runs requests in the async pool,
+ * acks, publishes results and answers remote control.
+ *
+ * Life of a delivery:
+ *   headers ─bad─▶ reject(no requeue), log, FAILURE to caller if it can be told
+ *      │ unknown task ─▶ reject(no requeue), log closest names, FAILURE NotRegistered
+ *      │ revoked / expired ─▶ ack, REVOKED
+ *   body ─bad─▶ reject(no requeue), log, FAILURE
+ *      │ eta in future ─▶ eta schedule ─┐
+ *      ▼                                ▼
+ *   rate limiter ─token─▶ pool (reserved ─slot─▶ running) ─▶ executor
+ */
+import { EventEmitter } from 'node:events';
+import type { App } from '../app.js';
+import type { Broker, Consumer, Delivery } from '../core/broker.js';
+import { parseIso } from '../core/dates.js';
+import { DuplicateNodeNameError, MalformedMessageError, NotRegisteredError } from '../core/errors.js';
+import { decodeTaskBody, decodeTaskHeaders, serializeError, type TaskHeaders, type TaskMessage } from '../core/protocol.js';
+import { closest } from '../core/registry.js';
+import { setCurrentApp } from '../core/app-port.js';
+import { States } from '../core/states.js';
+import { AsyncPool } from './async-pool.js';
+import { ControlServer } from './control.js';
+import { createControlCommands } from './control-commands.js';
+import { EtaSchedule } from './eta-schedule.js';
+import { executeJob, type ExecutorContext } from './executor.js';
+import { ackJob, rejectJob, type Job } from './job.js';
+import { RateLimiter } from './rate-limiter.js';
+import { RevokedSet } from './revoked.js';
+import { WorkerStats } from './stats.js';
+
+/** Worker settings beyond the app config. */
+export interface WorkerOptions {
+  /** Queues to consume (default: the config's default queue). */
+  queues?: string[];
+  /** Node name (already expanded). */
+  nodeName: string;
+}
+
+type State = 'new' | 'running' | 'stopping' | 'stopped';
+
+/** A celeryts worker bound to one app. */
+export class Worker extends EventEmitter {
+  readonly nodeName: string;
+  readonly queues: string[];
+  readonly stats = new WorkerStats();
+  readonly revoked = new RevokedSet();
+  readonly pool: AsyncPool<Job>;
+  readonly limiter: RateLimiter<Job>;
+  readonly eta: EtaSchedule<Job>;
+  readonly active = new Set<Job>();
+  #state: State = 'new';
+  #broker: Broker | undefined;
+  #consumers: Consumer[] = [];
+  #control: ControlServer | undefined;
+  #ctx: ExecutorContext | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly app: App,
+    options: WorkerOptions,
+  ) {
+    super();
+    this.nodeName = options.nodeName;
+    this.queues = options.queues?.length ? options.queues : [app.config.defaultQueue];
+    this.pool = new AsyncPool<Job>(app.config.concurrency, (job) => this.#run(job));
+    this.limiter = new RateLimiter<Job>((job) => this.pool.submit(job), !app.config.disableRateLimits);
+    this.eta = new EtaSchedule<Job>((job) => this.#admit(job));
+  }
+
+  /** prefetch = concurrency x multiplier. */
+  get prefetchCount(): number {
+    return this.app.config.concurrency * this.app.config.prefetchMultiplier;
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Connect, claim the node name, declare queues, start consuming. */
+  async start(): Promise<void> {
+    const { app } = this;
+    setCurrentApp(app);
+    const broker = (this.#broker = await app.broker());
+    const existing = await (await app.control()).broadcast('ping', {}, { destination: [this.nodeName], timeout: 0.3 });
+    if (this.nodeName in existing) throw new DuplicateNodeNameError(this.nodeName);
+    const backend = await app.backend();
+    this.#ctx = {
+      hostname: this.nodeName,
+      backend,
+      log: app.log,
+      sendTask: (name, args, kwargs, options) => app.sendTask(name, args, kwargs, options),
+      finished: (job, state) => {
+        this.active.delete(job);
+        this.stats.countProcessed(job.msg.task);
+        this.emit('task-finished', job, state);
+      },
+    };
+    for (const name of app.registry.names()) this.limiter.setLimit(name, app.registry.get(name)!.rateLimit);
+    this.#control = new ControlServer(broker, this.nodeName, createControlCommands(this), app.log);
+    await this.#control.start();
+    const queues = await app.queues();
+    for (const q of this.queues) await queues.ensure(q);
+    broker.on('disconnected', this.#onDisconnected);
+    this.#state = 'running';
+    for (const q of this.queues) {
+      this.#consumers.push(await broker.consume(q, { prefetch: this.prefetchCount }, (d) => this.#onDelivery(d)));
+    }
+    app.log.info({ node: this.nodeName, queues: this.queues }, `${this.nodeName} ready.`);
+  }
+
+  // A lost connection voids deliveries not yet started: the broker redelivers them, so running
+  // them now would run them twice. Running jobs finish; their stale acks are no-ops.
+  readonly #onDisconnected = (): void => {
+    const dropped = [...this.pool.takeWaiting(), ...this.limiter.takeHeld(), ...this.eta.takeAll()];
+    for (const job of dropped) job.settled = true;
+    if (dropped.length) this.app.log.warn({ count: dropped.length }, 'broker connection lost; reserved tasks will be redelivered');
+  };
+
+  #onDelivery(d: Delivery): void {
+    if (this.#state !== 'running') {
+      d.reject(true);
+      return;
+    }
+    let headers: TaskHeaders;
+    try {
+      headers = decodeTaskHeaders(d.headers);
+    } catch (err) {
+      return this.#refuse(d, 'malformed', err as Error, undefined);
+    }
+    const task = this.app.registry.get(headers.task);
+    if (!task) {
+      const suggestions = closest(headers.task, this.app.registry.names());
+      return this.#refuse(d, 'not_registered', new NotRegisteredError(headers.task, suggestions), headers);
+    }
+    if (this.revoked.has(headers.id) || (headers.expires && parseIso(headers.expires) < Date.now())) {
+      d.ack();
+      return this.#revoked(headers, d.properties.replyTo, d.properties.correlationId, this.revoked.has(headers.id) ? 'revoked' : 'expired');
+    }
+    let body;
+    try {
+      body = decodeTaskBody(d.body, d.properties.contentType);
+    } catch (err) {
+      return this.#refuse(d, d.properties.contentType && d.properties.contentType !== 'application/json' ? 'content_type' : 'malformed', err as Error, headers);
+    }
+    const msg: TaskMessage = {
+      ...headers,
+      ...body,
+      replyTo: d.properties.replyTo ?? null,
+      correlationId: d.properties.correlationId ?? null,
+      priority: d.properties.priority ?? null,
+    };
+    const job: Job = {
+      task,
+      msg,
+      delivery: d,
+      acksLate: task.acksLate ?? this.app.config.acksLate,
+      ignoreResult: headers.ignoreResult || (task.ignoreResult ?? this.app.config.ignoreResult),
+      startedAt: undefined,
+      timeStart: undefined,
+      controller: new AbortController(),
+      settled: false,
+    };
+    this.app.log.info({ taskId: msg.id, task: msg.task }, `Task ${msg.task}[${msg.id}] received`);
+    const due = msg.eta ? parseIso(msg.eta) : NaN;
+    if (due > Date.now()) this.eta.add(due, job);
+    else this.#admit(job);
+  }
+
+  #admit(job: Job): void {
+    if (this.#state !== 'running') return rejectJob(job, true);
+    this.limiter.admit(job.msg.task, job);
+  }
+
+  async #run(job: Job): Promise<void> {
+    if (job.settled && !job.acksLate) return; // voided by a lost connection
+    if (this.revoked.has(job.msg.id)) return this.#revokeJob(job);
+    this.active.add(job);
+    await executeJob(job, this.#ctx!);
+  }
+
+  /** Reject without requeue, log once with the task id, tell the caller if possible. */
+  #refuse(d: Delivery, reason: string, err: Error, headers: TaskHeaders | undefined): void {
+    this.stats.countRejected(reason);
+    d.reject(false);
+    const taskId = headers?.id ?? (typeof d.headers['id'] === 'string' ? d.headers['id'] : undefined);
+    const extra = err instanceof NotRegisteredError ? ' The message has been rejected and discarded.' : '';
+    this.app.log.error(
+      { taskId, task: headers?.task, reason, code: (err as { code?: string }).code, routingKey: d.routingKey },
+      `${err instanceof MalformedMessageError ? 'Rejected malformed message' : 'Rejected message'}: ${err.message}.${extra}`,
+    );
+    const replyTo = d.properties.replyTo;
+    if (taskId && replyTo) {
+      void this.#ctx?.backend
+        .markState({ id: taskId, replyTo, correlationId: d.properties.correlationId ?? taskId }, States.FAILURE, serializeError(err), null)
+        .catch(() => undefined);
+    }
+  }
+
+  /** Log a skipped task and tell its caller REVOKED, as Celery does for revoked and expired tasks. */
+  #revoked(headers: TaskHeaders, replyTo: string | undefined | null, correlationId: string | undefined | null, why: string): void {
+    this.app.log.info({ taskId: headers.id, task: headers.task }, `Discarding ${why} task: ${headers.task}[${headers.id}]`);
+    if (replyTo && !headers.ignoreResult) {
+      void this.#ctx?.backend
+        .markState({ id: headers.id, replyTo, correlationId: correlationId ?? headers.id }, States.REVOKED, {
+          exc_type: 'TaskRevokedError',
+          exc_message: [why],
+          exc_module: 'celery.exceptions',
+        })
+        .catch(() => undefined);
+    }
+  }
+
+  #revokeJob(job: Job): void {
+    ackJob(job);
+    this.#revoked(job.msg, job.msg.replyTo, job.msg.correlationId, 'revoked');
+  }
+
+  /**
+   * Warm shutdown: stop consuming, hand reserved requests back to the broker, let running
+   * ones finish and ack, then close connections. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#state = 'stopping';
+      this.app.log.info({ node: this.nodeName, active: this.active.size }, 'worker: Warm shutdown');
+      await Promise.all(this.#consumers.map((c) => c.cancel().catch(() => undefined)));
+      for (const job of [...this.pool.takeWaiting(), ...this.limiter.takeHeld(), ...this.eta.takeAll()]) rejectJob(job, true);
+      await this.pool.onIdle();
+      await this.#control?.stop();
+      this.#broker?.off('disconnected', this.#onDisconnected);
+      await this.app.close();
+      this.#state = 'stopped';
+      this.emit('stopped');
+    })();
+    return this.#stopping;
+  }
+}

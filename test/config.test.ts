@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../src/config/load-config.js';
+import { resolveModule } from '../src/loader/resolve-module.js';
+import { makeProject } from './project.js';
+
+describe('config discovery and precedence', () => {
+  it('finds celeryts.config.ts (through tsx) and resolves root and a relative file broker against its folder', async () => {
+    const dir = makeProject({ 'celeryts.config.ts': `const n: number = 3;\nexport default { root: 'src', concurrency: n, imports: ['x.tasks'] };\n`, 'src/deep/.keep': '' }, { type: 'module' });
+    const c = await loadConfig({ cwd: path.join(dir, 'src', 'deep'), env: {} });
+    assert.equal(c.configFile, path.join(dir, 'celeryts.config.ts'));
+    assert.equal(c.root, path.join(dir, 'src'));
+    assert.equal(c.concurrency, 3);
+    assert.deepEqual(c.imports, ['x.tasks']);
+    assert.equal(c.brokerUrl, `file://${path.join(dir, '.celeryts')}`, 'the same broker from any subfolder');
+    assert.equal(c.prefetchMultiplier, 4);
+    assert.equal(c.acksLate, false);
+    assert.equal(c.defaultQueue, 'celery');
+  });
+
+  it('reads a "celeryts" key in package.json', async () => {
+    const dir = makeProject({});
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'p', celeryts: { acksLate: true } }));
+    const c = await loadConfig({ cwd: dir, env: {} });
+    assert.equal(c.acksLate, true);
+  });
+
+  it('env overrides the file and flags override env', async () => {
+    const dir = makeProject({ 'celeryts.config.json': JSON.stringify({ brokerUrl: 'amqp://file-host//', resultBackend: 'rpc://' }) });
+    const env = { CELERYTS_BROKER_URL: 'amqp://env-host//', CELERYTS_RESULT_BACKEND: 'none' };
+    const fromEnv = await loadConfig({ cwd: dir, env });
+    assert.equal(fromEnv.brokerUrl, 'amqp://env-host//');
+    assert.equal(fromEnv.resultBackend, 'none');
+    const fromFlags = await loadConfig({ cwd: dir, env, overrides: { brokerUrl: 'amqp://flag-host//' } });
+    assert.equal(fromFlags.brokerUrl, 'amqp://flag-host//');
+  });
+
+  it('refuses a bad value in the environment, naming it', async () => {
+    const dir = makeProject({});
+    await assert.rejects(loadConfig({ cwd: dir, env: { CELERYTS_BROKER_URL: 'redis://x' } }), /environment: 'brokerUrl' must start with amqp/);
+  });
+});
+
+describe('-A module resolution, as Python resolves import paths', () => {
+  const dir = makeProject({
+    'proj/tasks.ts': '',
+    'proj/esm.mts': '',
+    'proj/plain.js': '',
+    'proj/pkg/index.ts': '',
+  });
+  it('finds .ts, .mts, .js and package index files under the root', () => {
+    assert.equal(resolveModule('proj.tasks', dir), path.join(dir, 'proj/tasks.ts'));
+    assert.equal(resolveModule('proj.esm', dir), path.join(dir, 'proj/esm.mts'));
+    assert.equal(resolveModule('proj.plain', dir), path.join(dir, 'proj/plain.js'));
+    assert.equal(resolveModule('proj.pkg', dir), path.join(dir, 'proj/pkg/index.ts'));
+  });
+  it('names what it tried when nothing matches', () => {
+    assert.throws(() => resolveModule('proj.missing', dir), /cannot find task module 'proj\.missing'.*proj\/missing\.ts/);
+  });
+});

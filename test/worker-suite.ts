@@ -1,0 +1,230 @@
+/**
+ * Worker behaviour through the public API, run against every broker (worker-file.test.ts,
+ * worker-amqp.test.ts): results, failures, handlers, unknown and malformed messages, ignore
+ * result, trackStarted, concurrency, prefetch, rate limits, eta, expiry, callbacks, control.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { DuplicateNodeNameError, ResultTimeoutError, ResultUnavailableError, TaskFailedError, TaskRevokedError, Worker, type UserConfig } from 'celeryts';
+import { E2E, eventually, readRecord, startInProcess, tempRecordFile, type InProcess } from './harness.js';
+
+type Jobs = typeof import('./fixtures/e2e/app/jobs.js');
+
+/** Register the worker suite for one broker. `brokerUrl` is called once per describe block. */
+export function runWorkerSuite(label: string, brokerUrl: () => string): void {
+  // Each worker gets its own queue so workers of one run never take each other's tasks.
+  const uniqueQueue = (): UserConfig => ({ defaultQueue: `t.${randomUUID().slice(0, 8)}` });
+
+  describe(`worker on ${label}`, () => {
+    let w: InProcess;
+    let jobs: Jobs;
+    const record = tempRecordFile();
+
+    before(async () => {
+      process.env['RECORD_FILE'] = record;
+      w = await startInProcess({ brokerUrl: brokerUrl(), config: { concurrency: 2, prefetchMultiplier: 2, ...uniqueQueue() } });
+      // The loader imported the module by its real path; importing the same URL gives the same instances.
+      jobs = (await import(pathToFileURL(path.join(E2E, 'app/jobs.ts')).href)) as Jobs;
+    });
+    after(async () => {
+      await w.stop();
+      await deleteQueue(w);
+    });
+
+    it('runs a task and returns its result to the caller, args and kwargs bound by name', async () => {
+      const r = await w.client.sendTask<string>('app.jobs.step', ['plain']);
+      assert.equal(await r.get({ timeout: 10 }), 'plain');
+      const who = await w.client.sendTask<{ tag: string; id: string; hostname: string; routingKey: string }>('app.jobs.whoami', [], { tag: 'kw' });
+      const v = await who.get({ timeout: 10 });
+      assert.equal(v.tag, 'kw');
+      assert.equal(v.id, who.id, 'bind gives the body its request');
+      assert.equal(v.hostname, w.worker.nodeName);
+      assert.equal(v.routingKey, w.worker.queues[0]);
+    });
+
+    it('sends FAILURE with the error type and message; class handlers run in order', async () => {
+      const r = await w.client.sendTask('app.jobs.divide', [1, 0]);
+      const err = await r.get({ timeout: 10 }).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof TaskFailedError, `expected TaskFailedError, got ${String(err)}`);
+      assert.equal(err.excType, 'RangeError');
+      assert.deepEqual(err.excMessage, ['division by zero']);
+      assert.match(err.remoteTraceback ?? '', /RangeError: division by zero/);
+      const ok = await w.client.sendTask('app.jobs.divide', [6, 3]);
+      assert.equal(await ok.get({ timeout: 10 }), 2);
+      assert.deepEqual(jobs.divide.events, [
+        `before ${r.id}`,
+        `failure ${r.id} division by zero tb`,
+        `after FAILURE ${r.id}`,
+        `before ${ok.id}`,
+        `success ${ok.id} 2 [6,3]`,
+        `after SUCCESS ${ok.id}`,
+      ]);
+    });
+
+    it('runs handlers passed as options', async () => {
+      await (await w.client.sendTask('app.jobs.withHandlerOptions', [21])).get({ timeout: 10 });
+      assert.deepEqual(jobs.optionHandlers, ['success 42', 'after SUCCESS']);
+    });
+
+    it('rejects an unknown task, tells the caller NotRegistered, logs the closest names, keeps running', async () => {
+      const r = await w.client.sendTask('app.jobs.stepp', ['x']);
+      const err = await r.get({ timeout: 10 }).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof TaskFailedError);
+      assert.equal(err.excType, 'NotRegistered');
+      assert.deepEqual(err.excMessage, ['app.jobs.stepp']);
+      const line = await eventually(() => w.logs.find(/not registered/), 2000, 'log line');
+      assert.match(String(line['msg']), /did you mean 'app\.jobs\.step'/);
+      assert.equal(line['taskId'], r.id);
+      assert.equal(await (await w.client.sendTask('app.jobs.step', ['after-unknown'])).get({ timeout: 10 }), 'after-unknown');
+      assert.equal(w.worker.stats.rejected['not_registered'], 1);
+    });
+
+    it('rejects malformed messages without requeue, logs each once with its task id, and keeps running', async () => {
+      const broker = await w.client.broker();
+      const queue = w.worker.queues[0]!;
+      const props = { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2 as const };
+      const id1 = randomUUID();
+      await broker.publish('', queue, { headers: { task: 'app.jobs.step', id: id1 }, properties: props, body: Buffer.from('{not json') });
+      await broker.publish('', queue, { headers: { id: randomUUID() }, properties: props, body: Buffer.from('[[],{},{}]') });
+      const id3 = randomUUID();
+      await broker.publish('', queue, { headers: { task: 'app.jobs.step', id: id3 }, properties: { ...props, contentType: 'application/x-python-serialize' }, body: Buffer.from('cos\nsystem\n') });
+      const r = await w.client.sendTask('app.jobs.step', ['after-garbage']);
+      assert.equal(await r.get({ timeout: 10 }), 'after-garbage');
+      await eventually(() => (w.worker.stats.rejected['malformed'] ?? 0) >= 2 && w.worker.stats.rejected['content_type'] === 1, 3000, 'rejections counted');
+      const bad = w.logs.lines.filter((l) => String(l['msg']).startsWith('Rejected'));
+      assert.equal(bad.filter((l) => l['taskId'] === id1).length, 1, 'bad JSON logged once with its id');
+      assert.equal(bad.filter((l) => l['taskId'] === id3).length, 1, 'pickle logged once with its id');
+      assert.ok(bad.some((l) => /missing 'task' header/.test(String(l['msg']))));
+      assert.equal(await broker.queueSize(queue), 0, 'nothing requeued');
+    });
+
+    it('sends no result for a task with ignoreResult', async () => {
+      const r = await jobs.quiet.delay();
+      await assert.rejects(r.get({ timeout: 1 }), ResultUnavailableError);
+    });
+
+    it('reports STARTED for trackStarted tasks, then SUCCESS', async () => {
+      const r = await w.client.sendTask('app.jobs.tracked', [300]);
+      await eventually(() => r.state === 'STARTED', 5000, 'STARTED');
+      assert.equal(await r.get({ timeout: 10 }), 300);
+      assert.equal(r.state, 'SUCCESS');
+    });
+
+    it('runs at most `concurrency` tasks at once and keeps prefetch bounded', async () => {
+      const labels = Array.from({ length: 8 }, (_, i) => `conc${i}`);
+      const results = await Promise.all(labels.map((l) => w.client.sendTask('app.jobs.step', [l, 150])));
+      let maxReserved = 0;
+      const poll = setInterval(() => (maxReserved = Math.max(maxReserved, w.worker.pool.waitingCount)), 5);
+      await Promise.all(results.map((r) => r.get({ timeout: 20 })));
+      clearInterval(poll);
+      const events = readRecord(record).filter((e) => labels.includes(e.label));
+      let running = 0;
+      let peak = 0;
+      for (const e of events) {
+        running += e.event === 'start' ? 1 : -1;
+        peak = Math.max(peak, running);
+      }
+      assert.equal(peak, 2, 'concurrency 2');
+      // Early acks free a prefetch slot when a task starts (as in Celery): unacked reserved tasks stay within prefetch.
+      assert.ok(maxReserved <= 4, `prefetch 2 x 2 bounds the reserved tasks (saw ${maxReserved})`);
+      assert.ok(maxReserved >= 1, 'the worker did reserve tasks ahead');
+    });
+
+    it('spaces rate-limited tasks without holding up other tasks', async () => {
+      const labels = Array.from({ length: 5 }, (_, i) => `rl${i}`);
+      const limited = await Promise.all(labels.map((l) => w.client.sendTask('app.jobs.limited', [l])));
+      const free = await w.client.sendTask('app.jobs.step', ['free']);
+      await free.get({ timeout: 10 });
+      const freeDone = Date.now();
+      await Promise.all(limited.map((r) => r.get({ timeout: 10 })));
+      const starts = readRecord(record).filter((e) => labels.includes(e.label)).map((e) => e.at);
+      const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+      assert.ok(gaps.every((g) => g >= 80), `10/s: gaps of about 100 ms, got ${gaps.join(', ')}`);
+      assert.ok(freeDone < starts[starts.length - 1]!, 'an unlimited task ran while limited ones waited');
+    });
+
+    it('runs a countdown task no earlier than its eta', async () => {
+      const sent = Date.now();
+      const r = await w.client.sendTask('app.jobs.step', ['eta1'], {}, { countdown: 0.4 });
+      await r.get({ timeout: 10 });
+      const start = readRecord(record).find((e) => e.label === 'eta1')!;
+      assert.ok(start.at >= sent + 390, `started ${start.at - sent} ms after sending`);
+    });
+
+    it('discards an expired task and tells the caller REVOKED', async () => {
+      const r = await w.client.sendTask('app.jobs.step', ['expired'], {}, { expires: new Date(Date.now() - 1000) });
+      await assert.rejects(r.get({ timeout: 10 }), TaskRevokedError);
+      assert.equal(readRecord(record).filter((e) => e.label === 'expired').length, 0);
+    });
+
+    it('sends link callbacks with the result prepended', async () => {
+      const link = { task: 'app.jobs.step', args: ['linked'], kwargs: {}, options: {}, subtask_type: null, immutable: false };
+      const r = await w.client.sendTask('app.jobs.withHandlerOptions', [5], {}, { link });
+      assert.equal(await r.get({ timeout: 10 }), 10);
+      // step(10, 'linked'): the result becomes the first argument
+      await eventually(() => readRecord(record).some((e) => e.label === '10' && e.event === 'end'), 5000, 'callback');
+    });
+
+    it('answers inspect registered and ping, and refuses a second worker with its node name', async () => {
+      const control = await w.client.control();
+      const registered = await control.broadcast('registered', {}, { destination: [w.worker.nodeName], timeout: 3 });
+      assert.ok((registered[w.worker.nodeName] as string[]).includes('app.jobs.step'));
+      const pong = await control.broadcast('ping', {}, { destination: [w.worker.nodeName], timeout: 3 });
+      assert.deepEqual(pong, { [w.worker.nodeName]: { ok: 'pong' } });
+      const twin = new Worker(w.client, { nodeName: w.worker.nodeName });
+      await assert.rejects(twin.start(), DuplicateNodeNameError);
+    });
+
+    it('finishes a running task on warm shutdown and returns its result', async () => {
+      const w2 = await startInProcess({ brokerUrl: brokerUrl(), config: { concurrency: 1, ...uniqueQueue() } });
+      const r = await w2.client.sendTask('app.jobs.step', ['warm', 300]);
+      await eventually(() => readRecord(record).some((e) => e.label === 'warm'), 5000, 'task start');
+      await w2.worker.stop();
+      assert.equal(await r.get({ timeout: 5 }), 'warm');
+      assert.equal(readRecord(record).filter((e) => e.label === 'warm' && e.event === 'end').length, 1);
+      await w2.client.close();
+    });
+  });
+
+  describe(`worker with results ignored globally on ${label}`, () => {
+    it('sends no result when ignoreResult is set in the config, but runs the task', async () => {
+      const record = tempRecordFile();
+      process.env['RECORD_FILE'] = record;
+      const w = await startInProcess({ brokerUrl: brokerUrl(), config: { ignoreResult: true, ...uniqueQueue() } });
+      try {
+        // The caller asks for a result; the worker's global setting wins, as task_ignore_result does in Celery.
+        const r = await w.client.sendTask('app.jobs.step', ['ignored'], {}, { ignoreResult: false });
+        await assert.rejects(r.get({ timeout: 0.8 }), ResultTimeoutError);
+        assert.ok(readRecord(record).some((e) => e.label === 'ignored'));
+      } finally {
+        await w.stop();
+      }
+    });
+  });
+
+  describe(`worker without rate limits on ${label}`, () => {
+    it('ignores task rate limits when disableRateLimits is set', async () => {
+      const record = tempRecordFile();
+      process.env['RECORD_FILE'] = record;
+      const w = await startInProcess({ brokerUrl: brokerUrl(), config: { disableRateLimits: true, concurrency: 5, ...uniqueQueue() } });
+      try {
+        const labels = Array.from({ length: 5 }, (_, i) => `free${i}`);
+        await Promise.all((await Promise.all(labels.map((l) => w.client.sendTask('app.jobs.limited', [l])))).map((r) => r.get({ timeout: 10 })));
+        const starts = readRecord(record).map((e) => e.at);
+        assert.ok(Math.max(...starts) - Math.min(...starts) < 300, 'five 10/s tasks did not wait 400 ms');
+      } finally {
+        await w.stop();
+      }
+    });
+  });
+}
+
+async function deleteQueue(w: InProcess): Promise<void> {
+  if (!w.client.config.brokerUrl.startsWith('amqp')) return;
+  const b = await w.client.broker().catch(() => undefined);
+  for (const q of w.worker.queues) await b?.deleteQueue(q).catch(() => undefined);
+  await w.client.close();
+}
