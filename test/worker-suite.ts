@@ -54,6 +54,8 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       assert.match(err.remoteTraceback ?? '', /RangeError: division by zero/);
       const ok = await w.client.sendTask('app.jobs.divide', [6, 3]);
       assert.equal(await ok.get({ timeout: 10 }), 2);
+      // Handlers run after the result is sent (Celery's order), so wait for the last one.
+      await eventually(() => jobs.divide.events.length === 6, 3000, 'handlers');
       assert.deepEqual(jobs.divide.events, [
         `before ${r.id}`,
         `failure ${r.id} division by zero tb`,
@@ -66,6 +68,7 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
 
     it('runs handlers passed as options', async () => {
       await (await w.client.sendTask('app.jobs.withHandlerOptions', [21])).get({ timeout: 10 });
+      await eventually(() => jobs.optionHandlers.length === 2, 3000, 'handlers');
       assert.deepEqual(jobs.optionHandlers, ['success 42', 'after SUCCESS']);
     });
 

@@ -1,0 +1,135 @@
+/**
+ * Interop with real Python Celery 5 (Debian's python3-celery) over the local RabbitMQ:
+ * Python client -> celeryts worker, celeryts client -> Python worker, and remote control
+ * across both. Each run uses its own queues so parallel runs do not take each other's tasks.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cli, eventually, spawnWorker, type WorkerProcess } from './harness.js';
+import { REPO } from './helpers.js';
+
+const AMQP = process.env['CELERYTS_TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672//';
+const PY = '/usr/bin/python3';
+const PYDIR = path.join(REPO, 'test', 'interop', 'py');
+const run = randomUUID().slice(0, 8);
+const TS_QUEUE = `interop.ts.${run}`;
+const PY_QUEUE = `interop.py.${run}`;
+const env = { CELERYTS_BROKER_URL: AMQP, BROKER_URL: AMQP };
+
+function python(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  return spawnSync(PY, args, { cwd: PYDIR, env: { ...process.env, ...env, ...extraEnv }, encoding: 'utf8', timeout: 60_000 });
+}
+
+interface PyOutcome {
+  status: string;
+  result?: unknown;
+  exc_type?: string;
+  exc_module?: string;
+  message?: string;
+  elapsed: number;
+}
+
+function pyCall(spec: Record<string, unknown>): PyOutcome {
+  const r = python(['client.py', JSON.stringify({ queue: TS_QUEUE, timeout: 15, ...spec })]);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as PyOutcome;
+}
+
+describe('Python Celery client -> celeryts worker', () => {
+  let worker: WorkerProcess;
+  const node = `ts-${run}@interop`;
+  before(async () => {
+    worker = await spawnWorker(['-Q', TS_QUEUE, '-n', node], { env });
+  });
+  after(async () => {
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  });
+
+  it('runs add(2, 3) and returns 5 through rpc://', () => {
+    assert.deepEqual(pyCall({ task: 'proj.tasks.add', args: [2, 3] }).result, 5);
+  });
+
+  it('binds Python kwargs to the JavaScript parameters', () => {
+    assert.deepEqual(pyCall({ task: 'proj.tasks.add', args: [2], kwargs: { y: 40 } }).result, 42);
+  });
+
+  it('honours countdown', () => {
+    const o = pyCall({ task: 'proj.tasks.add', args: [1, 1], countdown: 1 });
+    assert.equal(o.result, 2);
+    assert.ok(o.elapsed >= 0.9, `ran after ${o.elapsed}s`);
+  });
+
+  it('a failing task raises the exception type and message on the Python side', () => {
+    const o = pyCall({ task: 'proj.tasks.fail', args: ['boom from ts'] });
+    assert.equal(o.status, 'FAILURE');
+    assert.equal(o.exc_type, 'TypeError');
+    assert.equal(o.message, 'boom from ts');
+  });
+
+  it('an unknown task raises NotRegistered on the Python side', () => {
+    const o = pyCall({ task: 'proj.tasks.nope', args: [] });
+    assert.equal(o.exc_type, 'NotRegistered');
+    assert.match(o.message ?? '', /proj\.tasks\.nope/);
+  });
+
+  it('celery inspect ping and registered (Python CLI) list the celeryts worker', () => {
+    const ping = python(['-m', 'celery', '-A', 'proj', 'inspect', 'ping', '-d', node, '-t', '3']);
+    assert.match(ping.stdout, new RegExp(`->  ${node}: OK`));
+    assert.match(ping.stdout, /pong/);
+    const reg = python(['-m', 'celery', '-A', 'proj', 'inspect', 'registered', '-d', node, '-t', '3']);
+    assert.match(reg.stdout, /\* proj\.tasks\.add/);
+    assert.match(reg.stdout, /\* proj\.tasks\.hello/);
+  });
+});
+
+describe('celeryts client -> Python Celery worker', () => {
+  let py: ChildProcess;
+  let pyOut = '';
+  const node = `py-${run}@interop`;
+  before(async () => {
+    py = spawn(PY, ['-m', 'celery', '-A', 'proj', 'worker', '-Q', PY_QUEUE, '-n', node, '-P', 'solo', '-l', 'INFO'], {
+      cwd: PYDIR,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    py.stdout!.on('data', (d: Buffer) => (pyOut += d.toString()));
+    py.stderr!.on('data', (d: Buffer) => (pyOut += d.toString()));
+    await eventually(() => /ready\./.test(pyOut), 30_000, 'python worker ready').catch((err: Error) => {
+      throw new Error(`${err.message}\n${pyOut}`);
+    });
+  });
+  after(async () => {
+    py.kill('SIGTERM');
+    await new Promise((r) => py.once('exit', r));
+  });
+
+  it('celeryts call gets add(2, 3) = 5 from the Python worker', () => {
+    const r = cli(['call', 'proj.tasks.add', '2', '3', '-Q', PY_QUEUE, '--wait', '--timeout', '15'], { env });
+    assert.equal(r.status, 0, r.stderr + pyOut);
+    assert.equal(r.stdout.trim().split('\n')[1], '5');
+  });
+
+  it('kwargs reach the Python task', () => {
+    const r = cli(['call', 'proj.tasks.mul', '--args', '[6]', '--kwargs', '{"y": 7}', '-Q', PY_QUEUE, '--wait', '--timeout', '15'], { env });
+    assert.equal(r.stdout.trim().split('\n')[1], '42', r.stderr);
+  });
+
+  it("a Python failure reaches celeryts as the exception's type and message", () => {
+    const r = cli(['call', 'proj.tasks.fail', 'boom from py', '-Q', PY_QUEUE, '--wait', '--timeout', '15'], { env });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^ValueError: boom from py/m);
+  });
+
+  it('celeryts inspect registered lists the Python worker', () => {
+    const r = cli(['inspect', 'registered', '-d', node, '--timeout', '3'], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`->  ${node}: OK`));
+    assert.match(r.stdout, /\* proj\.tasks\.add/);
+    const ping = cli(['inspect', 'ping', '-d', node, '--json', '--timeout', '3'], { env });
+    assert.deepEqual(JSON.parse(ping.stdout), { [node]: { ok: 'pong' } });
+  });
+});

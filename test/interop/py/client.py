@@ -1,0 +1,27 @@
+"""Python client for the interop tests: send one task, print the outcome as one JSON line.
+
+usage: client.py '{"task": "proj.tasks.add", "args": [2, 3], "kwargs": {}, "countdown": null,
+                   "queue": "celery", "timeout": 10}'
+"""
+import json
+import sys
+import time
+
+from proj.celery import app
+
+spec = json.loads(sys.argv[1])
+options = {}
+if spec.get("countdown") is not None:
+    options["countdown"] = spec["countdown"]
+if spec.get("queue"):
+    options["queue"] = spec["queue"]
+sent = time.time()
+result = app.send_task(spec["task"], args=spec.get("args", []), kwargs=spec.get("kwargs", {}), **options)
+try:
+    value = result.get(timeout=spec.get("timeout", 10))
+    out = {"status": result.state, "result": value}
+except Exception as exc:  # the interop test wants to see exactly what Python raised
+    out = {"status": result.state, "exc_type": type(exc).__name__, "exc_module": type(exc).__module__, "message": str(exc)}
+out["elapsed"] = time.time() - sent
+out["id"] = result.id
+print(json.dumps(out))

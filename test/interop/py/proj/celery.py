@@ -1,0 +1,13 @@
+"""A plain Python Celery app for the interop tests: same broker, rpc:// results."""
+import os
+
+from celery import Celery
+
+app = Celery(
+    "proj",
+    broker=os.environ.get("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
+    backend="rpc://",
+    include=["proj.tasks"],
+)
+app.conf.task_default_queue = os.environ.get("QUEUE", "celery")
+app.conf.worker_hijack_root_logger = False
