@@ -1,0 +1,236 @@
+/**
+ * The embedded file broker: the `Broker` port on a directory that several processes on one
+ * machine share. Nothing to install, durable across restarts, AMQP semantics where celeryts
+ * relies on them (exchanges, bindings, prefetch, ack/requeue/dead-letter, redelivered flag).
+ *
+ * How it stays correct across processes, in one paragraph: every state change is a rename(2),
+ * link(2) or unlink(2) of one file, which the kernel makes atomic; a message is claimed by
+ * renaming it into a per-consumer directory named after the owning process, so exactly one
+ * consumer wins and a dead owner's claims can be found and returned. See layout.ts for the
+ * directory tree, consumer.ts for delivery and wake-up, recovery.ts for crash recovery.
+ *
+ * Usage: `new FileBroker('file://.celeryts/broker')` (relative to cwd) or `file:///abs/dir`.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import type {
+  Broker,
+  ConsumeOptions,
+  Consumer,
+  DeliveryHandler,
+  ExchangeType,
+  OutgoingMessage,
+  QueueOptions,
+} from '../../core/broker.js';
+import { BrokerError } from '../../core/errors.js';
+import { FileConsumer, type ConsumerHost } from './consumer.js';
+import { Layout, rootFromUrl } from './layout.js';
+import { encodeMessage, type StoredMessage } from './message-codec.js';
+import { LEASE_TOUCH_MS, Liveness, SELF_OWNER, USES_LEASE } from './owner.js';
+import { isOwnedQueue, QueueStore, type QueueMeta } from './queue-store.js';
+import { RECOVERY_MS, recoverDeadOwners, type RecoveryHost } from './recovery.js';
+import { Topology } from './topology.js';
+
+/** A file-backed broker; see the module comment. Emits 'error' for problems it cannot return. */
+export class FileBroker extends EventEmitter implements Broker, ConsumerHost, RecoveryHost {
+  /** Transport name as Celery reports it. */
+  readonly transport = 'file';
+  /** The URL as given (a file URL holds no secret to mask). */
+  readonly displayUrl: string;
+  /** Paths of the broker directory. */
+  readonly layout: Layout;
+  /** Owner liveness checks for this directory. */
+  readonly liveness: Liveness;
+  /** Queue storage (used by consumers). */
+  readonly queues: QueueStore;
+  private readonly topology: Topology;
+  private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
+  private readonly consumers = new Map<string, Set<FileConsumer>>();
+  /** Owned queues declared through this instance: deleted on close (exclusive => per connection). */
+  private readonly ownedHere = new Set<string>();
+  private readonly publishing = new Set<Promise<void>>();
+  private recovering: Promise<void> | undefined;
+  private connecting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(url: string) {
+    super();
+    this.displayUrl = url;
+    this.layout = new Layout(rootFromUrl(url));
+    this.liveness = new Liveness(this.layout.owners);
+    this.queues = new QueueStore(this.layout, this.liveness);
+    this.topology = new Topology(this.layout);
+  }
+
+  /** Create the directory tree if needed and recover what dead processes held. Idempotent. */
+  connect(): Promise<void> {
+    if (this.state !== 'new') {
+      return this.state === 'open' ? Promise.resolve() : Promise.reject(new BrokerError(`File broker ${this.displayUrl} was closed; make a new one`));
+    }
+    this.connecting ??= this.open();
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
+    await Promise.all(this.layout.topDirs.map((d) => mkdir(d, { recursive: true })));
+    await this.liveness.touchLease();
+    if (this.state !== 'new') throw new BrokerError(`File broker ${this.displayUrl} was closed while connecting`);
+    this.state = 'open';
+    await this.recover();
+    if (this.state !== 'open') return; // closed during the first recovery pass
+    // unref: a broker with no consumer must not keep the process alive (consumers do).
+    this.timers.push(setInterval(() => void this.recover(), RECOVERY_MS).unref());
+    if (USES_LEASE) {
+      this.timers.push(setInterval(() => void this.liveness.touchLease().catch((e: unknown) => this.reportError(e)), LEASE_TOUCH_MS).unref());
+    }
+  }
+
+  /**
+   * Stop timers and consumers, return unacked deliveries to their queues, wait for publishes in
+   * flight, and delete the owned queues declared here (like an AMQP connection closing).
+   */
+  close(): Promise<void> {
+    if (this.state === 'new') this.state = 'closed';
+    if (this.state === 'closed') return Promise.resolve();
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'closing';
+    for (const t of this.timers.splice(0)) clearInterval(t);
+    await this.recovering;
+    const all = [...this.consumers.values()].flatMap((s) => [...s]);
+    await Promise.all(all.map((c) => c.close()));
+    await Promise.allSettled([...this.publishing]);
+    for (const q of this.ownedHere) await this.deleteQueue(q).catch((e: unknown) => this.reportError(e));
+    this.state = 'closed';
+  }
+
+  /** Declare a queue (idempotent). */
+  async declareQueue(name: string, options: QueueOptions = {}): Promise<void> {
+    this.ensureOpen();
+    const meta = await this.queues.declare(name, options);
+    if (meta.owner === SELF_OWNER && isOwnedQueue(meta)) this.ownedHere.add(name);
+  }
+
+  /** Declare an exchange (idempotent; a different type is an error). */
+  async declareExchange(name: string, type: ExchangeType, options?: { durable?: boolean; autoDelete?: boolean }): Promise<void> {
+    this.ensureOpen();
+    await this.topology.declareExchange(name, type, options);
+  }
+
+  /** Bind a queue to an exchange; both must exist, as in AMQP. */
+  async bindQueue(queue: string, exchange: string, routingKey: string): Promise<void> {
+    this.ensureOpen();
+    if (!(await this.queues.meta(queue, 0))) throw new BrokerError(`Cannot bind queue '${queue}': it does not exist`);
+    await this.topology.bind(queue, exchange, routingKey);
+  }
+
+  /** Delete a queue, its messages (ready and unacked) and its bindings. */
+  async deleteQueue(name: string): Promise<void> {
+    this.ensureOpen(true);
+    this.ownedHere.delete(name);
+    await this.queues.delete(name);
+    await this.topology.unbindAll(name);
+  }
+
+  /** Ready messages in the queue, or undefined if it does not exist. */
+  async queueSize(name: string): Promise<number | undefined> {
+    this.ensureOpen();
+    return this.queues.size(name);
+  }
+
+  /** Drop all ready messages (0 for a missing queue). */
+  async purgeQueue(name: string): Promise<number> {
+    this.ensureOpen();
+    return this.queues.purge(name);
+  }
+
+  /**
+   * Publish; resolves once every copy is in place. Persistent messages (deliveryMode 2) routed to
+   * a durable queue are fsynced (file, then the ready directory) first; others are not, as in
+   * RabbitMQ where a transient message or a non-durable queue is not written to disk.
+   */
+  publish(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void> {
+    this.ensureOpen();
+    const p = this.route(exchange, routingKey, { exchange, routingKey, ...message });
+    this.publishing.add(p);
+    const untrack = (): void => void this.publishing.delete(p);
+    p.then(untrack, untrack);
+    return p;
+  }
+
+  /** Start a consumer; the queue must exist (AMQP: 404 NOT_FOUND). */
+  async consume(queue: string, options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
+    this.ensureOpen();
+    const meta = await this.queues.meta(queue, 0);
+    if (!meta) throw new BrokerError(`Cannot consume from queue '${queue}': it does not exist`);
+    const consumer = new FileConsumer(this, queue, meta, options, handler);
+    let set = this.consumers.get(queue);
+    if (!set) this.consumers.set(queue, (set = new Set()));
+    set.add(consumer);
+    try {
+      await consumer.start();
+    } catch (err) {
+      this.forget(consumer);
+      throw err;
+    }
+    return consumer;
+  }
+
+  /** @internal ConsumerHost: dead-letter a rejected or expired message (AMQP drops `expiration`). */
+  async deadLetter(meta: QueueMeta, m: StoredMessage): Promise<void> {
+    const { expiration: _dropped, ...properties } = m.properties;
+    await this.route(meta.deadLetterExchange ?? '', meta.deadLetterRoutingKey ?? m.routingKey, {
+      exchange: meta.deadLetterExchange ?? '',
+      routingKey: meta.deadLetterRoutingKey ?? m.routingKey,
+      headers: m.headers,
+      properties,
+      body: m.body,
+    });
+  }
+
+  /** @internal ConsumerHost/RecoveryHost: a message became ready; wake local consumers now. */
+  offer(queue: string, name: string): void {
+    for (const c of this.consumers.get(queue) ?? []) c.offer(name);
+  }
+
+  /** @internal ConsumerHost: a consumer stopped. */
+  forget(consumer: FileConsumer): void {
+    const set = this.consumers.get(consumer.queue);
+    set?.delete(consumer);
+    if (set?.size === 0) this.consumers.delete(consumer.queue);
+  }
+
+  /** @internal Emit 'error' if someone listens; never throw from a background path. */
+  reportError(err: unknown): void {
+    const e = err instanceof Error ? err : new BrokerError(String(err));
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    else process.emitWarning(e);
+  }
+
+  private async route(exchange: string, routingKey: string, m: StoredMessage): Promise<void> {
+    const names = await this.topology.route(exchange, routingKey);
+    const metas = (await Promise.all(names.map((n) => this.queues.meta(n)))).filter((q): q is QueueMeta => q !== undefined);
+    if (metas.length === 0) return; // unroutable: dropped, as AMQP does without `mandatory`
+    const durable = m.properties.deliveryMode === 2 && metas.some((q) => q.durable);
+    const placed = await this.queues.enqueue(metas, encodeMessage(m), m.properties.priority, durable);
+    for (const p of placed) this.offer(p.queue, p.name);
+  }
+
+  private async recover(): Promise<void> {
+    if (!this.recovering) {
+      this.recovering = recoverDeadOwners(this)
+        .catch((e: unknown) => this.reportError(e))
+        .finally(() => (this.recovering = undefined));
+    }
+    return this.recovering;
+  }
+
+  private ensureOpen(closingOk = false): void {
+    if (this.state === 'open' || (closingOk && this.state === 'closing')) return;
+    throw new BrokerError(`File broker ${this.displayUrl} is ${this.state === 'new' ? 'not connected' : 'closed'}`);
+  }
+}
