@@ -58,6 +58,9 @@ export class App implements AppPort {
   broker(): Promise<Broker> {
     this.#broker ??= (async () => {
       const b = this.#injected ?? (await createBroker(this.config.brokerUrl));
+      b.on('error', (err) => this.log.error({ err, broker: b.displayUrl }, 'broker error'));
+      b.on('disconnected', (err) => this.log.warn({ err: err?.message, broker: b.displayUrl }, 'broker connection lost; reconnecting'));
+      b.on('reconnected', () => this.log.info({ broker: b.displayUrl }, 'broker reconnected'));
       await b.connect();
       return b;
     })();
@@ -94,6 +97,16 @@ export class App implements AppPort {
   async sendTask<R = unknown>(name: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: SendOptions = {}): Promise<AsyncResult<R>> {
     const producer = await this.#getProducer();
     return producer.send<R>(name, args, kwargs, options);
+  }
+
+  /** This client's reply queue (rpc), or undefined. */
+  async replyTo(): Promise<string | undefined> {
+    return (await this.backend()).replyTo();
+  }
+
+  /** Track results for a task id this app is about to send (chain steps, group members). */
+  async track<R = unknown>(taskId: string): Promise<AsyncResult<R>> {
+    return (await this.backend()).track<R>(taskId);
   }
 
   /** A handle on a task id. With rpc:// only tasks this app sent can be waited for. */

@@ -64,7 +64,7 @@ describe('task options', () => {
   });
   it('reads parameter lists of arrows, functions and methods', () => {
     assert.deepEqual(paramSpec((a: number, b: string) => a + b).names, ['a', 'b']);
-    assert.deepEqual(paramSpec(async function named(x: unknown, y = '(,)') { return [x, y]; }).names, ['x', 'y']);
+    assert.deepEqual(paramSpec(async function named(x: unknown, y: string = '(,)') { return [x, y]; }).names, ['x', 'y']);
     assert.deepEqual(bindArguments(paramSpec((p: number, q: number) => p + q), [1], { q: 2 }), [1, 2]);
   });
 });

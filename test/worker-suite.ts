@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { DuplicateNodeNameError, ResultTimeoutError, ResultUnavailableError, TaskFailedError, TaskRevokedError, Worker, type UserConfig } from 'celeryts';
+import { chain, group, DuplicateNodeNameError, ResultTimeoutError, ResultUnavailableError, TaskFailedError, TaskRevokedError, Worker, type UserConfig } from 'celeryts';
 import { E2E, eventually, readRecord, startInProcess, tempRecordFile, type InProcess } from './harness.js';
 
 type Jobs = typeof import('./fixtures/e2e/app/jobs.js');
@@ -78,7 +78,7 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       assert.ok(err instanceof TaskFailedError);
       assert.equal(err.excType, 'NotRegistered');
       assert.deepEqual(err.excMessage, ['app.jobs.stepp']);
-      const line = await eventually(() => w.logs.find(/not registered/), 2000, 'log line');
+      const line = (await eventually(() => w.logs.find(/not registered/), 2000, 'log line'))!;
       assert.match(String(line['msg']), /did you mean 'app\.jobs\.step'/);
       assert.equal(line['taskId'], r.id);
       assert.equal(await (await w.client.sendTask('app.jobs.step', ['after-unknown'])).get({ timeout: 10 }), 'after-unknown');
@@ -169,6 +169,42 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       assert.equal(await r.get({ timeout: 10 }), 10);
       // step(10, 'linked'): the result becomes the first argument
       await eventually(() => readRecord(record).some((e) => e.label === '10' && e.event === 'end'), 5000, 'callback');
+    });
+
+    it('retries: same task id, retries + 1, RETRY states reach the caller, onRetry runs, then SUCCESS', async () => {
+      const r = await w.client.sendTask<number>('app.jobs.flaky', [2]);
+      const seen = new Set<string>();
+      const poll = setInterval(() => seen.add(r.state), 2);
+      assert.equal(await r.get({ timeout: 10 }), 2);
+      clearInterval(poll);
+      assert.ok(seen.has('RETRY'), `states seen: ${[...seen].join(', ')}`);
+      await eventually(() => jobs.retryLog.length === 2, 2000, 'onRetry');
+      assert.deepEqual(jobs.retryLog, [`${r.id} attempt 0`, `${r.id} attempt 1`]);
+    });
+
+    it('retries: past maxRetries the original error fails the task', async () => {
+      const r = await w.client.sendTask('app.jobs.hopeless', []);
+      const err = await r.get({ timeout: 10 }).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof TaskFailedError);
+      assert.equal(err.excType, 'RangeError');
+      assert.deepEqual(err.excMessage, ['still broken']);
+    });
+
+    it('autoretryFor retries matching errors until the task succeeds', async () => {
+      const r = await w.client.sendTask('app.jobs.autoRetried', []);
+      assert.equal(await r.get({ timeout: 10 }), 3);
+    });
+
+    it('chain: each result passes to the next step; immutable steps ignore it', async () => {
+      const r = await chain(jobs.add.s(2, 2), jobs.add.s(4), jobs.add.s(8)).applyAsync();
+      assert.equal(await r.get({ timeout: 10 }), 16);
+      const imm = await chain(jobs.add.s(1, 1), jobs.add.si(10, 10)).applyAsync();
+      assert.equal(await imm.get({ timeout: 10 }), 20);
+    });
+
+    it('group: members run in parallel and the caller collects their results in order', async () => {
+      const g = await group(jobs.add.s(1, 1), jobs.add.s(2, 2), jobs.add.s(3, 3)).applyAsync();
+      assert.deepEqual(await g.get({ timeout: 10 }), [2, 4, 6]);
     });
 
     it('answers inspect registered and ping, and refuses a second worker with its node name', async () => {

@@ -12,6 +12,10 @@ export interface AppPort {
   sendTask<R = unknown>(name: string, args?: unknown[], kwargs?: Record<string, unknown>, options?: SendOptions): Promise<AsyncResult<R>>;
   /** The canonical name of a task (resolving it on first use when the loader has not). */
   nameOf(task: Task<any, any>): Promise<string>;
+  /** This client's reply queue for results, or undefined when results are not collected. */
+  replyTo(): Promise<string | undefined>;
+  /** Start tracking results for a task id this client is about to send (canvas steps). */
+  track<R = unknown>(taskId: string): Promise<AsyncResult<R>>;
 }
 
 const KEY = Symbol.for('celeryts.currentApp');

@@ -34,7 +34,10 @@ export interface OutgoingMessage {
   properties: MessageProperties;
 }
 
-/** A message handed to a consumer. Exactly one of ack/reject may be called, once. */
+/**
+ * A message handed to a consumer. Exactly one of ack/reject may be called, once. For noAck
+ * consumers both are no-ops (the broker already forgot the message).
+ */
 export interface Delivery {
   readonly body: Buffer;
   readonly headers: Headers;
@@ -91,7 +94,7 @@ export interface Consumer {
 }
 
 /** Called for each delivery; errors thrown here are the adapter's to log, never to lose the message. */
-export type DeliveryHandler = (delivery: Delivery) => void;
+export type DeliveryHandler = (delivery: Delivery) => void | Promise<void>;
 
 /** Lifecycle events every adapter emits. */
 export interface BrokerEvents {
@@ -99,7 +102,7 @@ export interface BrokerEvents {
   disconnected: (err: Error | undefined) => void;
   /** The adapter reconnected, redeclared its topology and resumed its consumers. */
   reconnected: () => void;
-  /** A non-recoverable error. */
+  /** A non-recoverable error. The app always listens (an unheard 'error' would crash the process). */
   error: (err: Error) => void;
 }
 

@@ -76,10 +76,10 @@ export class Signature<R = unknown> {
     const app = await currentApp();
     const a = this.immutable ? this.args : [...args, ...this.args];
     const k = this.immutable ? this.kwargs : { ...this.kwargs, ...kwargs };
-    return app.sendTask<R>(name, a, k, { ...(this.options as SendOptions), ...options });
+    return app.sendTask<R>(name, a, k, { ...sendOptionsFromSignature(this.options), ...options });
   }
 
-  /** A copy with more options (e.g. link). */
+  /** A copy with more options, in Celery's snake_case wire form (queue, countdown, link, ...). */
   set(options: Record<string, unknown>): Signature<R> {
     const s = new Signature<R>(this.#task ?? this.#name!, this.args, this.kwargs, { ...this.options, ...options }, this.immutable);
     return s;

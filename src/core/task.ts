@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { currentApp } from './app-port.js';
 import { bindArguments, paramSpec, type ParamSpec } from './params.js';
 import { requestContext, type Request } from './request.js';
+import { backoffSeconds, Retry, type RetryOptions } from './retry.js';
 import type { AsyncResult } from './result.js';
 import type { SendOptions } from './send-options.js';
 import { Signature } from './signature.js';
@@ -41,6 +42,16 @@ export interface TaskOptions<B extends TaskClass = TaskClass> {
   softTimeLimit?: number | null;
   /** Task class to instantiate (must extend Task). */
   base?: B;
+  /** Retry automatically when the body throws one of these (instanceof). */
+  autoretryFor?: (abstract new (...args: any[]) => unknown)[];
+  /** Exponential backoff for automatic retries: true = factor 1 s, or a factor in seconds. */
+  retryBackoff?: boolean | number;
+  /** Cap of the backoff in seconds (default 600). */
+  retryBackoffMax?: number;
+  /** Full jitter on the backoff (default true). */
+  retryJitter?: boolean;
+  /** Options for automatic retries (maxRetries, countdown). */
+  retryKwargs?: Pick<RetryOptions, 'maxRetries' | 'countdown'>;
   beforeStart?: (taskId: string, args: unknown[], kwargs: Record<string, unknown>) => unknown;
   onSuccess?: (retval: unknown, taskId: string, args: unknown[], kwargs: Record<string, unknown>) => unknown;
   onFailure?: (exc: unknown, taskId: string, args: unknown[], kwargs: Record<string, unknown>, einfo: ExceptionDetails) => unknown;
@@ -70,6 +81,13 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   queue: string | undefined = undefined;
   timeLimit: number | null = null;
   softTimeLimit: number | null = null;
+  autoretryFor: (abstract new (...args: any[]) => unknown)[] = [];
+  retryBackoff: boolean | number = false;
+  retryBackoffMax = 600;
+  retryJitter = true;
+  retryKwargs: Pick<RetryOptions, 'maxRetries' | 'countdown'> = {};
+  /** With acksLate: requeue (instead of failing) when the worker running it dies. */
+  rejectOnWorkerLost = false;
 
   #name: string | undefined;
   /** Real path of the file that defined this task (the caller of task()). */
@@ -102,6 +120,27 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
     const r = requestContext.getStore();
     if (!r) throw new Error('task.request is only available while the task runs');
     return r;
+  }
+
+  /**
+   * Ask the worker to run this call again later (Celery's self.retry). Throws a Retry, so
+   * `throw self.retry({ exc })` and `self.retry({ exc })` both stop the body here.
+   */
+  retry(options: RetryOptions = {}): never {
+    void this.request; // only meaningful inside a call
+    throw new Retry(options);
+  }
+
+  /** The Retry an error should turn into under autoretryFor, or undefined. */
+  autoRetryFor(err: unknown, retries: number): Retry | undefined {
+    if (err instanceof Retry) return err;
+    if (!this.autoretryFor.some((cls) => err instanceof cls)) return undefined;
+    const opts: RetryOptions = { exc: err, ...this.retryKwargs };
+    if (this.retryBackoff !== false) {
+      const factor = this.retryBackoff === true ? 1 : this.retryBackoff;
+      opts.countdown = backoffSeconds(factor, retries, this.retryBackoffMax, this.retryJitter);
+    }
+    return new Retry(opts);
   }
 
   /** Handlers: override in a subclass or pass as options. */
@@ -179,6 +218,10 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
 }
 
 type AnyFn = (...args: any[]) => any;
+// `Function` (not a call signature) as the constraint leaves parameters uncontextualised, so
+// defaults like `y = 10` keep their own type instead of becoming any or unknown.
+type ArgsOf<F> = F extends (...args: infer A) => unknown ? A : never;
+type ResultOf<F> = F extends (...args: any[]) => infer R ? R : never;
 /** The task type task() returns: the base class's own members plus typed calling methods. */
 export type TaskOf<A extends unknown[], R, B extends TaskClass = typeof Task> = Omit<InstanceType<B>, keyof Task> & Task<A, R>;
 
@@ -210,17 +253,19 @@ function callerFile(): string | undefined {
   }
 }
 
+// Plain functions infer through F (so `(x: number, y = 10) => ...` keeps y: number); bound
+// ones through A and R, so `self` is typed from `base` before the function is checked.
+/** Register a class-based task (a Task subclass implementing run()). */
+export function task<C extends TaskClass>(cls: C, options?: TaskOptions): InstanceType<C>;
 /** Make a task from a function. */
-export function task<A extends unknown[], R>(fn: (...args: A) => R): TaskOf<A, Awaited<R>>;
+export function task<F extends Function>(fn: F): TaskOf<ArgsOf<F>, Awaited<ResultOf<F>>>;
 /** Make a bound task: the function receives the task instance (typed as the base class) first. */
 export function task<A extends unknown[], R, B extends TaskClass = typeof Task>(
   options: TaskOptions<B> & { bind: true },
   fn: (self: InstanceType<B>, ...args: A) => R,
 ): TaskOf<A, Awaited<R>, B>;
 /** Make a task from a function, with options. */
-export function task<A extends unknown[], R, B extends TaskClass = typeof Task>(options: TaskOptions<B>, fn: (...args: A) => R): TaskOf<A, Awaited<R>, B>;
-/** Register a class-based task (a Task subclass implementing run()). */
-export function task<C extends TaskClass>(cls: C, options?: TaskOptions): InstanceType<C>;
+export function task<F extends Function, B extends TaskClass = typeof Task>(options: TaskOptions<B>, fn: F): TaskOf<ArgsOf<F>, Awaited<ResultOf<F>>, B>;
 export function task(a: unknown, b?: unknown): Task<any, any> {
   let options: TaskOptions = {};
   let instance: Task<any, any>;

@@ -9,6 +9,7 @@
 import type { ResultBackend } from '../core/backend.js';
 import { serializeError } from '../core/protocol.js';
 import { requestContext, type Request } from '../core/request.js';
+import { MaxRetriesExceededError, type Retry } from '../core/retry.js';
 import type { SendOptions } from '../core/send-options.js';
 import { sendOptionsFromSignature, type SignatureJSON } from '../core/signature.js';
 import { States } from '../core/states.js';
@@ -62,6 +63,30 @@ async function safely(log: Logger, job: Job, what: string, fn: () => unknown): P
   }
 }
 
+/** How the body ended. */
+type Outcome =
+  | { state: 'SUCCESS'; retval: unknown }
+  | { state: 'FAILURE'; error: unknown }
+  | { state: 'RETRY'; retry: Retry };
+
+/** Run the body and classify the result: success, failure, or a retry (explicit or autoretryFor). */
+async function runBody(job: Job, request: Request): Promise<Outcome> {
+  const { task, msg } = job;
+  try {
+    return { state: 'SUCCESS', retval: await requestContext.run(request, () => task.invoke(msg.args, msg.kwargs)) };
+  } catch (err) {
+    const retry = task.autoRetryFor(err, msg.retries);
+    if (!retry) return { state: 'FAILURE', error: err };
+    const max = retry.options.maxRetries !== undefined ? retry.options.maxRetries : task.maxRetries;
+    if (max !== null && max !== undefined && msg.retries >= max) {
+      return { state: 'FAILURE', error: retry.options.exc ?? new MaxRetriesExceededError(msg.task, msg.id, max) };
+    }
+    return { state: 'RETRY', retry };
+  }
+}
+
+const details = (err: unknown): ExceptionDetails => ({ traceback: (err as Error)?.stack ?? String(err) });
+
 /** Run a job to completion. Never throws: failures become FAILURE results. */
 export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> {
   const { task, msg } = job;
@@ -73,39 +98,84 @@ export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> 
   const request = buildRequest(job, ctx.hostname);
   const report = (state: string, result: unknown, tb: string | null = null) =>
     job.ignoreResult ? Promise.resolve() : ctx.backend.markState(target, state, result, tb).catch((err) => log.error({ err, taskId: msg.id }, 'could not send result'));
+  const label = `${msg.task}[${msg.id}]`;
 
   await safely(log, job, 'beforeStart', () => task.beforeStart(msg.id, msg.args, msg.kwargs));
   if (task.trackStarted) await report(States.STARTED, { pid: process.pid, hostname: ctx.hostname });
 
-  let state: string;
-  let retval: unknown = null;
-  let einfo: ExceptionDetails | null = null;
-  try {
-    retval = await requestContext.run(request, () => task.invoke(msg.args, msg.kwargs));
-    state = States.SUCCESS;
-  } catch (err) {
-    state = States.FAILURE;
-    retval = err;
-    einfo = { traceback: (err as Error)?.stack ?? String(err) };
-  }
+  let outcome = await runBody(job, request);
   const runtimeMs = performance.now() - job.startedAt;
 
-  if (state === States.SUCCESS) {
+  if (outcome.state === 'RETRY') {
+    const { retry } = outcome;
+    const exc = retry.options.exc ?? retry;
+    try {
+      const when = await republish(job, ctx, retry);
+      await report(States.RETRY, serializeError(exc), details(exc).traceback);
+      log.info({ taskId: msg.id, task: msg.task, retries: msg.retries + 1 }, `Task ${label} retry: Retry ${when}: ${(exc as Error)?.message ?? String(exc)}`);
+      await safely(log, job, 'onRetry', () => task.onRetry(exc, msg.id, msg.args, msg.kwargs, details(exc)));
+    } catch (err) {
+      outcome = { state: 'FAILURE', error: err };
+    }
+  }
+  let retval: unknown = null;
+  let einfo: ExceptionDetails | null = null;
+  if (outcome.state === 'SUCCESS') {
+    retval = outcome.retval;
     await report(States.SUCCESS, retval);
-    log.info({ taskId: msg.id, task: msg.task, runtime: runtimeMs / 1000 }, `Task ${msg.task}[${msg.id}] succeeded in ${(runtimeMs / 1000).toFixed(4)}s`);
+    log.info({ taskId: msg.id, task: msg.task, runtime: runtimeMs / 1000 }, `Task ${label} succeeded in ${(runtimeMs / 1000).toFixed(4)}s`);
     await safely(log, job, 'onSuccess', () => task.onSuccess(retval, msg.id, msg.args, msg.kwargs));
     await sendFollowUps(job, ctx, retval);
-  } else {
+  } else if (outcome.state === 'FAILURE') {
+    retval = outcome.error;
+    einfo = details(retval);
     const info = serializeError(retval);
-    await report(States.FAILURE, info, einfo!.traceback);
-    log.error({ taskId: msg.id, task: msg.task, err: retval }, `Task ${msg.task}[${msg.id}] raised unexpected: ${info.exc_type}(${info.exc_message.map(String).join(', ')})`);
+    await report(States.FAILURE, info, einfo.traceback);
+    log.error({ taskId: msg.id, task: msg.task, err: retval }, `Task ${label} raised unexpected: ${info.exc_type}(${info.exc_message.map(String).join(', ')})`);
     await safely(log, job, 'onFailure', () => task.onFailure(retval, msg.id, msg.args, msg.kwargs, einfo!));
     await sendErrbacks(job, ctx);
+  } else {
+    retval = outcome.retry.options.exc ?? outcome.retry;
+    einfo = details(retval);
   }
-  await safely(log, job, 'afterReturn', () => task.afterReturn(state, retval, msg.id, msg.args, msg.kwargs, einfo));
+  await safely(log, job, 'afterReturn', () => task.afterReturn(outcome.state, retval, msg.id, msg.args, msg.kwargs, einfo));
   // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the outcome.
   ackJob(job);
-  ctx.finished(job, state, runtimeMs);
+  ctx.finished(job, outcome.state, runtimeMs);
+}
+
+/** Send the same task id again with retries + 1, keeping its reply queue, callbacks and chain. */
+async function republish(job: Job, ctx: ExecutorContext, retry: Retry): Promise<string> {
+  const { msg, task } = job;
+  const o = retry.options;
+  const opts: SendOptions = {
+    taskId: msg.id,
+    retries: msg.retries + 1,
+    queue: job.delivery.routingKey,
+    rootId: msg.rootId ?? msg.id,
+    ...(msg.parentId ? { parentId: msg.parentId } : {}),
+    ...(msg.group ? { group: msg.group } : {}),
+    ...(msg.groupIndex !== null ? { groupIndex: msg.groupIndex } : {}),
+    ...(msg.priority !== null ? { priority: msg.priority } : {}),
+    ...(msg.timelimit[0] !== null ? { timeLimit: msg.timelimit[0] } : {}),
+    ...(msg.timelimit[1] !== null ? { softTimeLimit: msg.timelimit[1] } : {}),
+    ...(msg.expires ? { expires: msg.expires } : {}),
+    ...(msg.embed.callbacks ? { link: msg.embed.callbacks } : {}),
+    ...(msg.embed.errbacks ? { linkError: msg.embed.errbacks } : {}),
+    ...(msg.embed.chain ? { chain: msg.embed.chain } : {}),
+    // Keep answering the original caller; with no caller there is nobody to tell.
+    ...(msg.replyTo && !job.ignoreResult ? { replyTo: msg.replyTo } : { ignoreResult: true }),
+  };
+  let when: string;
+  if (o.eta !== undefined) {
+    opts.eta = o.eta;
+    when = `at ${typeof o.eta === 'string' ? o.eta : o.eta.toISOString()}`;
+  } else {
+    opts.countdown = o.countdown ?? task.defaultRetryDelay;
+    when = `in ${opts.countdown}s`;
+  }
+  await ctx.sendTask(msg.task, o.args ?? msg.args, o.kwargs ?? msg.kwargs, opts);
+  return when;
 }
 
 function send(ctx: ExecutorContext, job: Job, sig: SignatureJSON, args: unknown[], extra: SendOptions): Promise<unknown> {

@@ -1,0 +1,95 @@
+/**
+ * Canvas: chain and group, in Celery's wire form so Python and celeryts workers run each
+ * other's. A chain is sent as its first task with the rest in `embed.chain`, reversed (the
+ * next task last); every step carries its task id and the caller's reply_to in its options,
+ * so the caller can wait for the last step. A group sends each member with the group id.
+ */
+import { randomUUID } from 'node:crypto';
+import { currentApp } from './app-port.js';
+import type { AsyncResult } from './result.js';
+import type { SendOptions } from './send-options.js';
+import { sendOptionsFromSignature, type Signature, type SignatureJSON } from './signature.js';
+
+type ResultOf<S> = S extends Signature<infer R> ? R : unknown;
+type Last<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : unknown;
+
+/** Tasks run one after another, each receiving the previous result (unless immutable). */
+export class Chain<R = unknown> {
+  constructor(readonly steps: readonly Signature<any>[]) {
+    if (steps.length === 0) throw new TypeError('chain() needs at least one signature');
+  }
+
+  /** Send the chain; resolves to the AsyncResult of the last step. */
+  async applyAsync(args: unknown[] = [], options: SendOptions = {}): Promise<AsyncResult<R>> {
+    const app = await currentApp();
+    const replyTo = await app.replyTo();
+    const jsons: SignatureJSON[] = await Promise.all(this.steps.map((s) => s.resolve()));
+    const ids = jsons.map(() => randomUUID());
+    const steps = jsons.map((j, i) => ({
+      ...j,
+      options: { ...j.options, task_id: ids[i], ...(replyTo ? { reply_to: replyTo } : {}) },
+    }));
+    const lastId = ids[ids.length - 1]!;
+    const last = await app.track<R>(lastId);
+    const [first, ...rest] = steps;
+    const firstArgs = first!.immutable ? first!.args : [...args, ...first!.args];
+    await app.sendTask(first!.task, firstArgs, first!.kwargs, {
+      ...sendOptionsFromSignature(first!.options),
+      ...options,
+      taskId: ids[0]!,
+      ...(rest.length ? { chain: rest.reverse() } : {}),
+    });
+    return last;
+  }
+
+  /** Send with leading args for the first step. */
+  delay(...args: unknown[]): Promise<AsyncResult<R>> {
+    return this.applyAsync(args);
+  }
+}
+
+/** The results of a group, in member order. */
+export class GroupResult<R extends unknown[] = unknown[]> {
+  constructor(
+    readonly id: string,
+    readonly results: AsyncResult<unknown>[],
+  ) {}
+
+  /** Wait for every member; rejects with the first failure. */
+  async get(options: { timeout?: number } = {}): Promise<R> {
+    return (await Promise.all(this.results.map((r) => r.get(options)))) as R;
+  }
+
+  /** True when every member is ready. */
+  ready(): boolean {
+    return this.results.every((r) => r.ready());
+  }
+}
+
+/** Tasks run in parallel; the caller collects every result. */
+export class Group<R extends unknown[] = unknown[]> {
+  constructor(readonly members: readonly Signature<any>[]) {}
+
+  /** Send every member with the group id; resolves to a GroupResult. */
+  async applyAsync(args: unknown[] = [], options: SendOptions = {}): Promise<GroupResult<R>> {
+    const groupId = randomUUID();
+    const results = await Promise.all(
+      this.members.map((m, i) => m.applyAsync(args, {}, { ...options, group: groupId, groupIndex: i })),
+    );
+    return new GroupResult<R>(groupId, results);
+  }
+
+  delay(...args: unknown[]): Promise<GroupResult<R>> {
+    return this.applyAsync(args);
+  }
+}
+
+/** chain(a.s(1), b.s(), c.s()): typed by the last step's result. */
+export function chain<S extends readonly Signature<any>[]>(...steps: S): Chain<ResultOf<Last<S>>> {
+  return new Chain(steps);
+}
+
+/** group(a.s(1), a.s(2)): typed by each member's result. */
+export function group<S extends readonly Signature<any>[]>(...members: S): Group<{ [K in keyof S]: ResultOf<S[K]> } & unknown[]> {
+  return new Group(members);
+}
