@@ -16,6 +16,7 @@ import { States } from '../core/states.js';
 import type { ExceptionDetails } from '../core/task.js';
 import type { Logger } from '../logging/logger.js';
 import { ackJob, type Job } from './job.js';
+import type { WorkerEventMap } from './worker-events.js';
 
 /** What the executor needs from the worker. */
 export interface ExecutorContext {
@@ -23,8 +24,8 @@ export interface ExecutorContext {
   backend: ResultBackend;
   log: Logger;
   sendTask(name: string, args: unknown[], kwargs: Record<string, unknown>, options: SendOptions): Promise<unknown>;
-  /** Called when a job finishes, with its final state. */
-  finished(job: Job, state: string, runtimeMs: number): void;
+  /** Tell the worker's listeners (events, stats). */
+  emit<E extends keyof WorkerEventMap>(event: E, ...args: WorkerEventMap[E]): void;
 }
 
 /** Build the request the task body sees. */
@@ -100,6 +101,7 @@ export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> 
     job.ignoreResult ? Promise.resolve() : ctx.backend.markState(target, state, result, tb).catch((err) => log.error({ err, taskId: msg.id }, 'could not send result'));
   const label = `${msg.task}[${msg.id}]`;
 
+  ctx.emit('task-started', job);
   await safely(log, job, 'beforeStart', () => task.beforeStart(msg.id, msg.args, msg.kwargs));
   if (task.trackStarted) await report(States.STARTED, { pid: process.pid, hostname: ctx.hostname });
 
@@ -112,6 +114,7 @@ export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> 
     try {
       const when = await republish(job, ctx, retry);
       await report(States.RETRY, serializeError(exc), details(exc).traceback);
+      ctx.emit('task-retried', job, exc, details(exc).traceback);
       log.info({ taskId: msg.id, task: msg.task, retries: msg.retries + 1 }, `Task ${label} retry: Retry ${when}: ${(exc as Error)?.message ?? String(exc)}`);
       await safely(log, job, 'onRetry', () => task.onRetry(exc, msg.id, msg.args, msg.kwargs, details(exc)));
     } catch (err) {
@@ -123,6 +126,7 @@ export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> 
   if (outcome.state === 'SUCCESS') {
     retval = outcome.retval;
     await report(States.SUCCESS, retval);
+    ctx.emit('task-succeeded', job, retval, runtimeMs);
     log.info({ taskId: msg.id, task: msg.task, runtime: runtimeMs / 1000 }, `Task ${label} succeeded in ${(runtimeMs / 1000).toFixed(4)}s`);
     await safely(log, job, 'onSuccess', () => task.onSuccess(retval, msg.id, msg.args, msg.kwargs));
     await sendFollowUps(job, ctx, retval);
@@ -131,6 +135,7 @@ export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> 
     einfo = details(retval);
     const info = serializeError(retval);
     await report(States.FAILURE, info, einfo.traceback);
+    ctx.emit('task-failed', job, retval, einfo.traceback);
     log.error({ taskId: msg.id, task: msg.task, err: retval }, `Task ${label} raised unexpected: ${info.exc_type}(${info.exc_message.map(String).join(', ')})`);
     await safely(log, job, 'onFailure', () => task.onFailure(retval, msg.id, msg.args, msg.kwargs, einfo!));
     await sendErrbacks(job, ctx);
@@ -141,7 +146,7 @@ export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> 
   await safely(log, job, 'afterReturn', () => task.afterReturn(outcome.state, retval, msg.id, msg.args, msg.kwargs, einfo));
   // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the outcome.
   ackJob(job);
-  ctx.finished(job, outcome.state, runtimeMs);
+  ctx.emit('task-finished', job, outcome.state);
 }
 
 /** Send the same task id again with retries + 1, keeping its reply queue, callbacks and chain. */

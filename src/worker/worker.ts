@@ -29,6 +29,7 @@ import { ackJob, rejectJob, type Job } from './job.js';
 import { RateLimiter } from './rate-limiter.js';
 import { RevokedSet } from './revoked.js';
 import { WorkerStats } from './stats.js';
+import type { WorkerEventMap } from './worker-events.js';
 
 /** Worker settings beyond the app config. */
 export interface WorkerOptions {
@@ -41,7 +42,7 @@ export interface WorkerOptions {
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
 /** A celeryts worker bound to one app. */
-export class Worker extends EventEmitter {
+export class Worker extends EventEmitter<WorkerEventMap> {
   readonly nodeName: string;
   readonly queues: string[];
   readonly stats = new WorkerStats();
@@ -91,12 +92,13 @@ export class Worker extends EventEmitter {
       backend,
       log: app.log,
       sendTask: (name, args, kwargs, options) => app.sendTask(name, args, kwargs, options),
-      finished: (job, state) => {
-        this.active.delete(job);
-        this.stats.countProcessed(job.msg.task);
-        this.emit('task-finished', job, state);
-      },
+      // EventEmitter's generic emit cannot follow a generic event name; the map keeps callers typed.
+      emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     };
+    this.on('task-finished', (job) => {
+      this.active.delete(job);
+      this.stats.countProcessed(job.msg.task);
+    });
     for (const name of app.registry.names()) this.limiter.setLimit(name, app.registry.get(name)!.rateLimit);
     this.#control = new ControlServer(broker, this.nodeName, createControlCommands(this), app.log);
     await this.#control.start();
@@ -163,6 +165,7 @@ export class Worker extends EventEmitter {
       settled: false,
     };
     this.app.log.info({ taskId: msg.id, task: msg.task }, `Task ${msg.task}[${msg.id}] received`);
+    this.emit('task-received', job);
     const due = msg.eta ? parseIso(msg.eta) : NaN;
     if (due > Date.now()) this.eta.add(due, job);
     else this.#admit(job);
@@ -183,6 +186,7 @@ export class Worker extends EventEmitter {
   /** Reject without requeue, log once with the task id, tell the caller if possible. */
   #refuse(d: Delivery, reason: string, err: Error, headers: TaskHeaders | undefined): void {
     this.stats.countRejected(reason);
+    this.emit('task-rejected', headers, reason, err);
     d.reject(false);
     const taskId = headers?.id ?? (typeof d.headers['id'] === 'string' ? d.headers['id'] : undefined);
     const extra = err instanceof NotRegisteredError ? ' The message has been rejected and discarded.' : '';
@@ -199,7 +203,8 @@ export class Worker extends EventEmitter {
   }
 
   /** Log a skipped task and tell its caller REVOKED, as Celery does for revoked and expired tasks. */
-  #revoked(headers: TaskHeaders, replyTo: string | undefined | null, correlationId: string | undefined | null, why: string): void {
+  #revoked(headers: TaskHeaders, replyTo: string | undefined | null, correlationId: string | undefined | null, why: 'revoked' | 'expired'): void {
+    this.emit('task-revoked', headers, why, false);
     this.app.log.info({ taskId: headers.id, task: headers.task }, `Discarding ${why} task: ${headers.task}[${headers.id}]`);
     if (replyTo && !headers.ignoreResult) {
       void this.#ctx?.backend
