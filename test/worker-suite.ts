@@ -207,6 +207,28 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       assert.deepEqual(await g.get({ timeout: 10 }), [2, 4, 6]);
     });
 
+    it('soft time limit: the AbortSignal fires with SoftTimeLimitExceeded where the task awaits', async () => {
+      const r = await w.client.sendTask('app.jobs.softLimited', []);
+      assert.equal(await r.get({ timeout: 10 }), 'interrupted by SoftTimeLimitExceeded');
+    });
+
+    it('hard time limit from the task or the message header fails the task with TimeLimitExceeded', async () => {
+      for (const r of [await w.client.sendTask('app.jobs.hardLimited', []), await w.client.sendTask('app.jobs.step', ['limited-by-header', 3000], {}, { timeLimit: 0.2 })]) {
+        const err = await r.get({ timeout: 10 }).then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof TaskFailedError, String(err));
+        assert.equal(err.excType, 'TimeLimitExceeded');
+      }
+    });
+
+    it('revoke: a revoked task id is skipped when it arrives and its caller sees REVOKED', async () => {
+      const id = randomUUID();
+      const control = await w.client.control();
+      await control.broadcast('revoke', { task_id: id }, { destination: [w.worker.nodeName], timeout: 2 });
+      const r = await w.client.sendTask('app.jobs.step', ['revoked-before'], {}, { taskId: id });
+      await assert.rejects(r.get({ timeout: 10 }), TaskRevokedError);
+      assert.ok(!readRecord(record).some((e) => e.label === 'revoked-before'));
+    });
+
     it('answers inspect registered and ping, and refuses a second worker with its node name', async () => {
       const control = await w.client.control();
       const registered = await control.broadcast('registered', {}, { destination: [w.worker.nodeName], timeout: 3 });
@@ -225,6 +247,59 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       assert.equal(await r.get({ timeout: 5 }), 'warm');
       assert.equal(readRecord(record).filter((e) => e.label === 'warm' && e.event === 'end').length, 1);
       await w2.client.close();
+    });
+  });
+
+  describe(`thread pool on ${label}`, () => {
+    let w: InProcess;
+    const record = tempRecordFile();
+    before(async () => {
+      process.env['RECORD_FILE'] = record;
+      w = await startInProcess({ brokerUrl: brokerUrl(), config: { pool: 'threads', concurrency: 2, ...uniqueQueue() } });
+    });
+    after(async () => {
+      await w.stop();
+      await deleteQueue(w);
+    });
+
+    it('runs CPU-bound tasks from TypeScript modules in worker threads, two at once', async () => {
+      const started = Date.now();
+      const rs = await Promise.all([0, 1].map(() => w.client.sendTask<number>('app.jobs.busy', [300])));
+      const threads = await Promise.all(rs.map((r) => r.get({ timeout: 20 })));
+      assert.ok(threads.every((t) => t > 0), `ran in threads ${threads.join(', ')}, not the main thread`);
+      assert.notEqual(threads[0], threads[1]);
+      assert.ok(Date.now() - started < 1500, 'two 300 ms busy loops overlapped');
+    });
+
+    it('a hard time limit terminates the thread, fails the task, and a fresh thread takes the next one', async () => {
+      const r = await w.client.sendTask('app.jobs.spin', []);
+      const err = await r.get({ timeout: 20 }).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof TaskFailedError, String(err));
+      assert.equal(err.excType, 'TimeLimitExceeded');
+      assert.ok((await (await w.client.sendTask<number>('app.jobs.busy', [10])).get({ timeout: 20 })) > 0);
+    });
+
+    it('a thread that dies fails its task with WorkerLostError (acks late, no rejectOnWorkerLost)', async () => {
+      const r = await w.client.sendTask('app.jobs.dies', []);
+      const err = await r.get({ timeout: 20 }).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof TaskFailedError, String(err));
+      assert.equal(err.excType, 'WorkerLostError');
+      assert.equal(await (await w.client.sendTask('app.jobs.add', [1, 2])).get({ timeout: 20 }), 3);
+    });
+
+    it('with rejectOnWorkerLost the task is requeued and runs again', async () => {
+      const r = await w.client.sendTask('app.jobs.diesOnce', ['phoenix']);
+      assert.equal(await r.get({ timeout: 20 }), 'phoenix survived');
+      assert.ok(readRecord(record).some((e) => e.event === 'died' && e.label === 'phoenix'));
+    });
+
+    it('revoke --terminate stops a running task; its caller sees REVOKED', async () => {
+      const r = await w.client.sendTask('app.jobs.spinForever', []);
+      await eventually(() => w.worker.active.size > 0, 10_000, 'task running');
+      const control = await w.client.control();
+      await control.broadcast('revoke', { task_id: r.id, terminate: true }, { destination: [w.worker.nodeName], timeout: 2 });
+      await assert.rejects(r.get({ timeout: 20 }), TaskRevokedError);
+      assert.equal(await (await w.client.sendTask('app.jobs.add', [2, 2])).get({ timeout: 20 }), 4);
     });
   });
 

@@ -4,7 +4,7 @@ import { bannerText } from '../worker/banner.js';
 import { expandNodeName } from '../worker/node-name.js';
 import { Worker } from '../worker/worker.js';
 import { addCommonOptions, appFromFlags, reportError, type CommonFlags } from './common.js';
-import { collect, positiveInt } from './parse-args.js';
+import { collect, positiveInt, seconds } from './parse-args.js';
 
 interface WorkerFlags extends CommonFlags {
   app?: string[];
@@ -14,6 +14,9 @@ interface WorkerFlags extends CommonFlags {
   queues?: string[];
   hostname?: string;
   withoutRateLimits?: boolean;
+  pool?: string;
+  timeLimit?: number;
+  softTimeLimit?: number;
 }
 
 /** `celeryts worker`: thin: flags -> app options -> Worker; signals -> warm/cold shutdown. */
@@ -26,7 +29,10 @@ export function workerCommand(): Command {
     .option('--acks-late', 'ack after the task returns instead of before it starts')
     .option('-Q, --queues <names>', 'queues to consume, comma separated (default: celery)', collect)
     .option('-n, --hostname <name>', "node name, %h = host name (default 'celery@%h')")
-    .option('--without-rate-limits', 'turn rate limits off for every task');
+    .option('--without-rate-limits', 'turn rate limits off for every task')
+    .option('-P, --pool <kind>', "where tasks run: 'async' (default) or 'threads' (worker_threads, for CPU-bound work)")
+    .option('--time-limit <seconds>', 'hard time limit for every task: stopped and failed with TimeLimitExceeded', seconds)
+    .option('--soft-time-limit <seconds>', "soft time limit: the task's AbortSignal fires with SoftTimeLimitExceeded", seconds);
   addCommonOptions(cmd).addHelpText(
     'after',
     `
@@ -46,9 +52,12 @@ SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second s
         ...(flags.acksLate ? { acksLate: true } : {}),
         ...(flags.withoutRateLimits ? { disableRateLimits: true } : {}),
         ...(flags.hostname ? { workerName: flags.hostname } : {}),
+        ...(flags.pool ? { pool: flags.pool as 'async' | 'threads' } : {}),
+        ...(flags.timeLimit !== undefined ? { taskTimeLimit: flags.timeLimit } : {}),
+        ...(flags.softTimeLimit !== undefined ? { taskSoftTimeLimit: flags.softTimeLimit } : {}),
       });
       await app.loadTasks(flags.app ?? []);
-      worker = new Worker(app, { nodeName: expandNodeName(app.config.workerName), ...(flags.queues ? { queues: flags.queues } : {}) });
+      worker = new Worker(app, { nodeName: expandNodeName(app.config.workerName), modules: flags.app ?? [], ...(flags.queues ? { queues: flags.queues } : {}) });
       const broker = await app.broker();
       if (process.stdout.isTTY) process.stdout.write(bannerText(worker, VERSION, broker.displayUrl) + '\n');
       else {

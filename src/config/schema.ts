@@ -40,6 +40,12 @@ export interface UserConfig {
   logLevel?: LogLevel;
   /** Worker node name; %h = host name, %n = short host, %d = domain. Default 'celery@%h'. */
   workerName?: string;
+  /** Where task bodies run: 'async' (this event loop, default) or 'threads' (worker_threads). */
+  pool?: 'async' | 'threads';
+  /** Hard time limit in seconds for every task (task_time_limit); tasks and messages may set their own. */
+  taskTimeLimit?: number;
+  /** Soft time limit in seconds (task_soft_time_limit): the task's AbortSignal fires. */
+  taskSoftTimeLimit?: number;
 }
 
 /** The resolved config every layer reads. */
@@ -57,6 +63,9 @@ export interface Config {
   disableRateLimits: boolean;
   logLevel: LogLevel;
   workerName: string;
+  pool: 'async' | 'threads';
+  taskTimeLimit: number | null;
+  taskSoftTimeLimit: number | null;
   /** Where the config came from, for messages; undefined when no file was found. */
   configFile: string | undefined;
 }
@@ -83,6 +92,9 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   disableRateLimits: isBool,
   logLevel: (v) => ((LOG_LEVELS as readonly unknown[]).includes(v) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`),
   workerName: isString,
+  pool: (v) => (v === 'async' || v === 'threads' ? undefined : "must be 'async' or 'threads'"),
+  taskTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
+  taskSoftTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
 };
 
 /** Throw ConfigError for unknown keys (with "did you mean") and wrongly typed values. */
@@ -117,6 +129,9 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     disableRateLimits: false,
     logLevel: 'info',
     workerName: 'celery@%h',
+    pool: 'async',
+    taskTimeLimit: null,
+    taskSoftTimeLimit: null,
   };
 }
 

@@ -114,3 +114,36 @@ export class InvalidRateLimitError extends CeleryTsError {
     super('CELERYTS_INVALID_RATE_LIMIT', `Invalid rate limit '${value}': expected a number, optionally followed by /s, /m or /h`);
   }
 }
+
+/** A Celery exception that Python should rebuild as its own class (module + name on the wire). */
+abstract class PythonVisibleError extends CeleryTsError {
+  abstract readonly excType: string;
+  abstract readonly excModule: string;
+}
+
+/** The soft time limit passed: the task's AbortSignal fires with this reason. */
+export class SoftTimeLimitExceeded extends PythonVisibleError {
+  readonly excType = 'SoftTimeLimitExceeded';
+  readonly excModule = 'billiard.exceptions';
+  constructor(seconds: number) {
+    super('CELERYTS_SOFT_TIME_LIMIT', `SoftTimeLimitExceeded(${seconds})`);
+  }
+}
+
+/** The hard time limit passed: the task was stopped and failed. */
+export class TimeLimitExceeded extends PythonVisibleError {
+  readonly excType = 'TimeLimitExceeded';
+  readonly excModule = 'billiard.exceptions';
+  constructor(seconds: number) {
+    super('CELERYTS_TIME_LIMIT', `TimeLimitExceeded(${seconds})`);
+  }
+}
+
+/** The thread running the task died (Celery's WorkerLostError). */
+export class WorkerLostError extends PythonVisibleError {
+  readonly excType = 'WorkerLostError';
+  readonly excModule = 'billiard.exceptions';
+  constructor(detail: string) {
+    super('CELERYTS_WORKER_LOST', `Worker exited prematurely: ${detail}`);
+  }
+}

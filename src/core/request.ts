@@ -30,8 +30,12 @@ export interface Request {
   signal: AbortSignal;
 }
 
+const KEY = Symbol.for('celeryts.requestContext');
+const holder = globalThis as unknown as { [KEY]?: AsyncLocalStorage<Request> };
+
 /**
  * Per-call request context. One task instance serves concurrent calls in the async pool, so the
- * request cannot live on the instance; AsyncLocalStorage gives each call its own.
+ * request cannot live on the instance; AsyncLocalStorage gives each call its own. Kept on
+ * globalThis so two copies of the package in one process still agree.
  */
-export const requestContext = new AsyncLocalStorage<Request>();
+export const requestContext: AsyncLocalStorage<Request> = (holder[KEY] ??= new AsyncLocalStorage<Request>());

@@ -15,7 +15,7 @@ export function bannerText(worker: Worker, version: string, brokerDisplay: strin
     `- ** ---------- .> app:         ${config.configFile ?? '(no config file)'}`,
     `- ** ---------- .> transport:   ${brokerDisplay}`,
     `- ** ---------- .> results:     ${config.resultBackend === 'rpc' ? 'rpc://' : 'disabled://'}`,
-    `- *** --- * --- .> concurrency: ${config.concurrency} (async), prefetch ${worker.prefetchCount}, acks ${config.acksLate ? 'late' : 'early'}`,
+    `- *** --- * --- .> concurrency: ${config.concurrency} (${config.pool}), prefetch ${worker.prefetchCount}, acks ${config.acksLate ? 'late' : 'early'}`,
     `-- ******* ---- .> rate limits: ${config.disableRateLimits ? 'disabled' : 'enabled'}`,
     `--- ***** ----- `,
     ` -------------- [queues]`,

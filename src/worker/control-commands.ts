@@ -1,5 +1,6 @@
 import { jobInfo } from './job.js';
 import { WorkerStats } from './stats.js';
+import { ThreadRunner } from './threads/thread-runner.js';
 import type { ControlCommand } from './control.js';
 import type { Worker } from './worker.js';
 
@@ -22,7 +23,12 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
         pid: process.pid,
         clock: String(worker.stats.processed),
         uptime: worker.stats.uptime(),
-        pool: { 'max-concurrency': worker.pool.concurrency, processes: [process.pid], implementation: 'async', 'max-tasks-per-child': 'N/A' },
+        pool: {
+          'max-concurrency': worker.pool.concurrency,
+          processes: worker.runner instanceof ThreadRunner ? worker.runner.threadIds : [process.pid],
+          implementation: worker.runner.kind,
+          'max-tasks-per-child': 'N/A',
+        },
         broker: { transport: broker.transport, url: broker.displayUrl },
         prefetch_count: worker.prefetchCount,
         rusage: WorkerStats.rusage(),
@@ -47,7 +53,7 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
       const list = ids(args['task_id']);
       for (const id of list) worker.revoked.add(id);
       if (args['terminate'] === true) {
-        for (const job of worker.active) if (list.includes(job.msg.id)) job.controller.abort(new Error('revoked'));
+        for (const job of worker.active) if (list.includes(job.msg.id)) job.terminate?.({ state: 'REVOKED' });
       }
       return { ok: `tasks ${list.join(', ')} flagged as revoked` };
     },

@@ -1,21 +1,27 @@
 /**
- * Runs one job, Celery's trace: ack (early) -> STARTED (trackStarted) -> body -> result ->
- * handlers -> callbacks / next chain step -> ack (late).
+ * Runs one job, Celery's trace: ack (early) -> STARTED (trackStarted) -> body (in the runner,
+ * under time limits) -> result -> handlers -> callbacks / next chain step -> ack (late).
  *
- *   reserved ──slot──▶ [early: ack] ─▶ beforeStart ─▶ run ─┬─ ok ──▶ SUCCESS, onSuccess, link, chain
- *                                                          └─ err ─▶ FAILURE, onFailure, link_error
+ *   reserved ──slot──▶ [early: ack] ─▶ beforeStart ─▶ run ─┬─ ok ────▶ SUCCESS, onSuccess, link, chain
+ *                                                          ├─ retry ─▶ republish, RETRY, onRetry
+ *                                                          ├─ err ───▶ FAILURE, onFailure, link_error
+ *                                                          ├─ lost ──▶ requeue (rejectOnWorkerLost) or FAILURE WorkerLostError
+ *                                                          └─ killed ▶ REVOKED (terminate) / FAILURE TimeLimitExceeded
  *                      ─▶ afterReturn ─▶ [late: ack] ─▶ done
  */
 import type { ResultBackend } from '../core/backend.js';
 import { serializeError } from '../core/protocol.js';
-import { requestContext, type Request } from '../core/request.js';
-import { MaxRetriesExceededError, type Retry } from '../core/retry.js';
+import { TimeLimitExceeded, WorkerLostError } from '../core/errors.js';
+import type { Request } from '../core/request.js';
+import type { Retry } from '../core/retry.js';
 import type { SendOptions } from '../core/send-options.js';
 import { sendOptionsFromSignature, type SignatureJSON } from '../core/signature.js';
 import { States } from '../core/states.js';
 import type { ExceptionDetails } from '../core/task.js';
 import type { Logger } from '../logging/logger.js';
-import { ackJob, type Job } from './job.js';
+import { ackJob, rejectJob, type Job } from './job.js';
+import type { Outcome } from './outcome.js';
+import type { TaskRunner } from './runner.js';
 import type { WorkerEventMap } from './worker-events.js';
 
 /** What the executor needs from the worker. */
@@ -24,6 +30,11 @@ export interface ExecutorContext {
   backend: ResultBackend;
   log: Logger;
   sendTask(name: string, args: unknown[], kwargs: Record<string, unknown>, options: SendOptions): Promise<unknown>;
+  /** Where bodies run. */
+  runner: TaskRunner;
+  /** Worker-wide default limits in seconds (--time-limit, --soft-time-limit). */
+  timeLimit: number | null;
+  softTimeLimit: number | null;
   /** Tell the worker's listeners (events, stats). */
   emit<E extends keyof WorkerEventMap>(event: E, ...args: WorkerEventMap[E]): void;
 }
@@ -56,37 +67,28 @@ export function buildRequest(job: Job, hostname: string): Request {
   };
 }
 
-async function safely(log: Logger, job: Job, what: string, fn: () => unknown): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    log.error({ err, taskId: job.msg.id, task: job.msg.task }, `${what} handler raised`);
-  }
-}
-
-/** How the body ended. */
-type Outcome =
-  | { state: 'SUCCESS'; retval: unknown }
-  | { state: 'FAILURE'; error: unknown }
-  | { state: 'RETRY'; retry: Retry };
-
-/** Run the body and classify the result: success, failure, or a retry (explicit or autoretryFor). */
-async function runBody(job: Job, request: Request): Promise<Outcome> {
-  const { task, msg } = job;
-  try {
-    return { state: 'SUCCESS', retval: await requestContext.run(request, () => task.invoke(msg.args, msg.kwargs)) };
-  } catch (err) {
-    const retry = task.autoRetryFor(err, msg.retries);
-    if (!retry) return { state: 'FAILURE', error: err };
-    const max = retry.options.maxRetries !== undefined ? retry.options.maxRetries : task.maxRetries;
-    if (max !== null && max !== undefined && msg.retries >= max) {
-      return { state: 'FAILURE', error: retry.options.exc ?? new MaxRetriesExceededError(msg.task, msg.id, max) };
-    }
-    return { state: 'RETRY', retry };
-  }
-}
-
 const details = (err: unknown): ExceptionDetails => ({ traceback: (err as Error)?.stack ?? String(err) });
+
+/** Effective [hard, soft] limits: the message header wins, then the task, then the worker. */
+function limitsOf(job: Job, ctx: ExecutorContext): [number | null, number | null] {
+  const [hard, soft] = job.msg.timelimit;
+  return [hard ?? job.task.timeLimit ?? ctx.timeLimit ?? null, soft ?? job.task.softTimeLimit ?? ctx.softTimeLimit ?? null];
+}
+
+/** Run the body through the runner with soft/hard limit timers (one per running job, bounded by concurrency). */
+async function runWithLimits(job: Job, request: Request, ctx: ExecutorContext): Promise<Outcome> {
+  const [hard, soft] = limitsOf(job, ctx);
+  const timers: NodeJS.Timeout[] = [];
+  if (soft) timers.push(setTimeout(() => ctx.runner.soft(job, soft), soft * 1000));
+  if (hard) timers.push(setTimeout(() => ctx.runner.kill(job, { state: 'FAILURE', error: new TimeLimitExceeded(hard) }), hard * 1000));
+  job.terminate = (outcome) => ctx.runner.kill(job, outcome);
+  try {
+    return await ctx.runner.run(job, request);
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    job.terminate = undefined;
+  }
+}
 
 /** Run a job to completion. Never throws: failures become FAILURE results. */
 export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> {
@@ -96,18 +98,23 @@ export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> 
   job.startedAt = performance.now();
   job.timeStart = Date.now() / 1000;
   if (!job.acksLate) ackJob(job);
-  const request = buildRequest(job, ctx.hostname);
   const report = (state: string, result: unknown, tb: string | null = null) =>
     job.ignoreResult ? Promise.resolve() : ctx.backend.markState(target, state, result, tb).catch((err) => log.error({ err, taskId: msg.id }, 'could not send result'));
   const label = `${msg.task}[${msg.id}]`;
 
   ctx.emit('task-started', job);
-  await safely(log, job, 'beforeStart', () => task.beforeStart(msg.id, msg.args, msg.kwargs));
   if (task.trackStarted) await report(States.STARTED, { pid: process.pid, hostname: ctx.hostname });
 
-  let outcome = await runBody(job, request);
+  let outcome = await runWithLimits(job, buildRequest(job, ctx.hostname), ctx);
   const runtimeMs = performance.now() - job.startedAt;
 
+  if (outcome.state === 'LOST' && job.acksLate && task.rejectOnWorkerLost) {
+    // Celery's task_reject_on_worker_lost: give the message back instead of failing it.
+    log.warn({ taskId: msg.id, task: msg.task }, `Task ${label} lost its worker thread; requeued (rejectOnWorkerLost)`);
+    rejectJob(job, true);
+    ctx.emit('task-finished', job, 'REJECTED');
+    return;
+  }
   if (outcome.state === 'RETRY') {
     const { retry } = outcome;
     const exc = retry.options.exc ?? retry;
@@ -116,37 +123,45 @@ export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> 
       await report(States.RETRY, serializeError(exc), details(exc).traceback);
       ctx.emit('task-retried', job, exc, details(exc).traceback);
       log.info({ taskId: msg.id, task: msg.task, retries: msg.retries + 1 }, `Task ${label} retry: Retry ${when}: ${(exc as Error)?.message ?? String(exc)}`);
-      await safely(log, job, 'onRetry', () => task.onRetry(exc, msg.id, msg.args, msg.kwargs, details(exc)));
     } catch (err) {
       outcome = { state: 'FAILURE', error: err };
     }
   }
   let retval: unknown = null;
   let einfo: ExceptionDetails | null = null;
-  if (outcome.state === 'SUCCESS') {
-    retval = outcome.retval;
-    await report(States.SUCCESS, retval);
-    ctx.emit('task-succeeded', job, retval, runtimeMs);
-    log.info({ taskId: msg.id, task: msg.task, runtime: runtimeMs / 1000 }, `Task ${label} succeeded in ${(runtimeMs / 1000).toFixed(4)}s`);
-    await safely(log, job, 'onSuccess', () => task.onSuccess(retval, msg.id, msg.args, msg.kwargs));
-    await sendFollowUps(job, ctx, retval);
-  } else if (outcome.state === 'FAILURE') {
-    retval = outcome.error;
-    einfo = details(retval);
-    const info = serializeError(retval);
-    await report(States.FAILURE, info, einfo.traceback);
-    ctx.emit('task-failed', job, retval, einfo.traceback);
-    log.error({ taskId: msg.id, task: msg.task, err: retval }, `Task ${label} raised unexpected: ${info.exc_type}(${info.exc_message.map(String).join(', ')})`);
-    await safely(log, job, 'onFailure', () => task.onFailure(retval, msg.id, msg.args, msg.kwargs, einfo!));
-    await sendErrbacks(job, ctx);
-  } else {
-    retval = outcome.retry.options.exc ?? outcome.retry;
-    einfo = details(retval);
+  switch (outcome.state) {
+    case 'SUCCESS':
+      retval = outcome.retval;
+      await report(States.SUCCESS, retval);
+      ctx.emit('task-succeeded', job, retval, runtimeMs);
+      log.info({ taskId: msg.id, task: msg.task, runtime: runtimeMs / 1000 }, `Task ${label} succeeded in ${(runtimeMs / 1000).toFixed(4)}s`);
+      break;
+    case 'RETRY':
+      retval = outcome.retry.options.exc ?? outcome.retry;
+      einfo = details(retval);
+      break;
+    case 'REVOKED':
+      await report(States.REVOKED, { exc_type: 'TaskRevokedError', exc_message: ['terminated'], exc_module: 'celery.exceptions' });
+      ctx.emit('task-revoked', msg, 'revoked', true);
+      log.warn({ taskId: msg.id, task: msg.task }, `Task ${label} terminated (revoked)`);
+      break;
+    case 'FAILURE':
+    case 'LOST': {
+      retval = outcome.state === 'LOST' ? new WorkerLostError(String((outcome.error as Error)?.message ?? outcome.error)) : outcome.error;
+      einfo = details(retval);
+      const info = serializeError(retval);
+      await report(States.FAILURE, info, einfo.traceback);
+      ctx.emit('task-failed', job, retval, einfo.traceback);
+      log.error({ taskId: msg.id, task: msg.task, err: retval }, `Task ${label} raised unexpected: ${info.exc_type}(${info.exc_message.map(String).join(', ')})`);
+      break;
+    }
   }
-  await safely(log, job, 'afterReturn', () => task.afterReturn(outcome.state, retval, msg.id, msg.args, msg.kwargs, einfo));
+  if (outcome.state !== 'REVOKED') await ctx.runner.finish(job, outcome, retval, einfo);
+  if (outcome.state === 'SUCCESS') await sendFollowUps(job, ctx, retval);
+  else if (outcome.state === 'FAILURE' || outcome.state === 'LOST') await sendErrbacks(job, ctx);
   // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the outcome.
   ackJob(job);
-  ctx.emit('task-finished', job, outcome.state);
+  ctx.emit('task-finished', job, outcome.state === 'LOST' ? 'FAILURE' : outcome.state);
 }
 
 /** Send the same task id again with retries + 1, keeping its reply queue, callbacks and chain. */

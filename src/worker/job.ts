@@ -1,6 +1,7 @@
 import type { Delivery } from '../core/broker.js';
 import type { TaskMessage } from '../core/protocol.js';
 import type { Task } from '../core/task.js';
+import type { Outcome } from './outcome.js';
 
 /** One task message the worker accepted: reserved, then running, then done. */
 export interface Job {
@@ -19,6 +20,8 @@ export interface Job {
   controller: AbortController;
   /** Settled: acked or rejected. */
   settled: boolean;
+  /** Set while running: stop the body now with this outcome (revoke --terminate). */
+  terminate?: ((outcome: Outcome) => void) | undefined;
 }
 
 /** Ack a job's message once. */

@@ -21,6 +21,9 @@ import { closest } from '../core/registry.js';
 import { setCurrentApp } from '../core/app-port.js';
 import { States } from '../core/states.js';
 import { AsyncPool } from './async-pool.js';
+import { AsyncRunner } from './async-runner.js';
+import type { TaskRunner } from './runner.js';
+import { ThreadRunner } from './threads/thread-runner.js';
 import { ControlServer } from './control.js';
 import { createControlCommands } from './control-commands.js';
 import { EtaSchedule } from './eta-schedule.js';
@@ -37,6 +40,8 @@ export interface WorkerOptions {
   queues?: string[];
   /** Node name (already expanded). */
   nodeName: string;
+  /** Task modules given on the command line (-A), for task threads to load too. */
+  modules?: string[];
 }
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
@@ -51,6 +56,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   readonly limiter: RateLimiter<Job>;
   readonly eta: EtaSchedule<Job>;
   readonly active = new Set<Job>();
+  readonly runner: TaskRunner;
   #state: State = 'new';
   #broker: Broker | undefined;
   #consumers: Consumer[] = [];
@@ -68,6 +74,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.pool = new AsyncPool<Job>(app.config.concurrency, (job) => this.#run(job));
     this.limiter = new RateLimiter<Job>((job) => this.pool.submit(job), !app.config.disableRateLimits);
     this.eta = new EtaSchedule<Job>((job) => this.#admit(job));
+    this.runner =
+      app.config.pool === 'threads'
+        ? new ThreadRunner(app.config.concurrency, { config: app.config, modules: options.modules ?? [] }, app.log)
+        : new AsyncRunner(app.log);
   }
 
   /** prefetch = concurrency x multiplier. */
@@ -93,6 +103,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       log: app.log,
       sendTask: (name, args, kwargs, options) => app.sendTask(name, args, kwargs, options),
       // EventEmitter's generic emit cannot follow a generic event name; the map keeps callers typed.
+      runner: this.runner,
+      timeLimit: app.config.taskTimeLimit,
+      softTimeLimit: app.config.taskSoftTimeLimit,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     };
     this.on('task-finished', (job) => {
@@ -100,6 +113,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.stats.countProcessed(job.msg.task);
     });
     for (const name of app.registry.names()) this.limiter.setLimit(name, app.registry.get(name)!.rateLimit);
+    await this.runner.start();
     this.#control = new ControlServer(broker, this.nodeName, createControlCommands(this), app.log);
     await this.#control.start();
     const queues = await app.queues();
@@ -233,6 +247,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       await Promise.all(this.#consumers.map((c) => c.cancel().catch(() => undefined)));
       for (const job of [...this.pool.takeWaiting(), ...this.limiter.takeHeld(), ...this.eta.takeAll()]) rejectJob(job, true);
       await this.pool.onIdle();
+      await this.runner.close();
       await this.#control?.stop();
       this.#broker?.off('disconnected', this.#onDisconnected);
       await this.app.close();
