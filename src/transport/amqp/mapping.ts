@@ -1,0 +1,62 @@
+/**
+ * Translations between the broker port's shapes and amqplib's. Kept apart from the I/O so the
+ * rules (which property goes where, which queue option is which x-argument) read in one place.
+ */
+import type { MessageProperties as AmqplibProperties, Options } from 'amqplib';
+import type { Headers, MessageProperties, OutgoingMessage, QueueOptions } from '../../core/broker.js';
+
+/** amqplib publish options for a port message (same camelCase names, headers alongside). */
+export function toPublishOptions(message: OutgoingMessage): Options.Publish {
+  const p = message.properties;
+  const options: Options.Publish = { headers: message.headers };
+  // Copy only what is set: amqplib would encode an explicit undefined as an absent property
+  // anyway, but exactOptionalPropertyTypes forbids writing one.
+  if (p.contentType !== undefined) options.contentType = p.contentType;
+  if (p.contentEncoding !== undefined) options.contentEncoding = p.contentEncoding;
+  if (p.deliveryMode !== undefined) options.deliveryMode = p.deliveryMode;
+  if (p.priority !== undefined) options.priority = p.priority;
+  if (p.correlationId !== undefined) options.correlationId = p.correlationId;
+  if (p.replyTo !== undefined) options.replyTo = p.replyTo;
+  if (p.expiration !== undefined) options.expiration = p.expiration;
+  if (p.messageId !== undefined) options.messageId = p.messageId;
+  return options;
+}
+
+/** The port's view of a received message's properties (only those the server sent). */
+export function fromAmqplibProperties(p: AmqplibProperties): MessageProperties {
+  const out: MessageProperties = {};
+  if (typeof p.contentType === 'string') out.contentType = p.contentType;
+  if (typeof p.contentEncoding === 'string') out.contentEncoding = p.contentEncoding;
+  if (p.deliveryMode === 1 || p.deliveryMode === 2) out.deliveryMode = p.deliveryMode;
+  if (typeof p.priority === 'number') out.priority = p.priority;
+  if (typeof p.correlationId === 'string') out.correlationId = p.correlationId;
+  if (typeof p.replyTo === 'string') out.replyTo = p.replyTo;
+  if (typeof p.expiration === 'string') out.expiration = p.expiration;
+  if (typeof p.messageId === 'string') out.messageId = p.messageId;
+  return out;
+}
+
+/** Application headers of a received message ({} when it had none). */
+export function fromAmqplibHeaders(p: AmqplibProperties): Headers {
+  // amqplib decodes AMQP tables into plain JSON-like values (byte arrays as Buffers, which the
+  // port's HeaderValue does not name but Celery never sends).
+  return (p.headers ?? {}) as Headers;
+}
+
+/** amqplib assertQueue options for port queue options (durable unless told otherwise). */
+export function toAssertQueueOptions(options: QueueOptions): Options.AssertQueue {
+  const out: Options.AssertQueue = {
+    durable: options.durable ?? true,
+    autoDelete: options.autoDelete ?? false,
+    exclusive: options.exclusive ?? false,
+  };
+  // amqplib turns these into x-expires, x-message-ttl, x-max-priority,
+  // x-dead-letter-exchange and x-dead-letter-routing-key.
+  if (options.expiresMs !== undefined) out.expires = options.expiresMs;
+  if (options.messageTtlMs !== undefined) out.messageTtl = options.messageTtlMs;
+  if (options.maxPriority !== undefined) out.maxPriority = options.maxPriority;
+  if (options.deadLetterExchange !== undefined) out.deadLetterExchange = options.deadLetterExchange;
+  if (options.deadLetterRoutingKey !== undefined) out.deadLetterRoutingKey = options.deadLetterRoutingKey;
+  if (options.queueType !== undefined) out.arguments = { 'x-queue-type': options.queueType };
+  return out;
+}

@@ -1,0 +1,70 @@
+/**
+ * Hiding credentials in broker URLs. A URL is the one place a password travels through
+ * configuration, logs, errors and events, so every string that may contain it goes through here.
+ */
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** What `maskUrl` puts where the password was. */
+export const MASK = '****';
+
+interface Userinfo {
+  /** Everything before the password: scheme, `//` and user name with its `:`. */
+  readonly before: string;
+  /** The password exactly as written in the URL (maybe percent-encoded). */
+  readonly password: string;
+  /** Everything from the `@` that ends the userinfo. */
+  readonly after: string;
+}
+
+/**
+ * Split a URL around its password, for any scheme (amqp, amqps, redis, sqs, file...) and
+ * without a scheme (`user:pass@host`). Undefined when there is no password.
+ *
+ * A valid URL's userinfo ends at the last `@` before the first `/`, `?` or `#`. Real
+ * configurations are not always valid: cloud secret keys often hold an unencoded `/`, which
+ * moves the `@` past that boundary. Leaking such a password is worse than masking too much,
+ * so when the authority has no `@` but the rest of the URL does, the last `@` wins: a URL like
+ * `amqp://host:5672/v?x=a@b` is then over-masked, which is harmless.
+ */
+function splitUserinfo(url: string): Userinfo | undefined {
+  const scheme = SCHEME.exec(url)?.[0] ?? '';
+  const rest = url.slice(scheme.length);
+  const authorityEnd = rest.search(/[/?#]/);
+  const authority = authorityEnd < 0 ? rest : rest.slice(0, authorityEnd);
+  let at = authority.lastIndexOf('@');
+  if (at < 0) at = rest.lastIndexOf('@');
+  if (at < 0) return undefined;
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  if (colon < 0) return undefined;
+  return { before: scheme + userinfo.slice(0, colon + 1), password: userinfo.slice(colon + 1), after: rest.slice(at) };
+}
+
+/**
+ * The URL with its password replaced by `****` (the user name stays: it helps debugging and is
+ * not a secret). URLs without a password are returned unchanged.
+ */
+export function maskUrl(url: string): string {
+  const parts = splitUserinfo(url);
+  return parts ? parts.before + MASK + parts.after : url;
+}
+
+/**
+ * Remove the URL's password, raw and percent-decoded, from any text (error messages from
+ * libraries and servers we do not control). Belt and braces: amqplib does not echo passwords
+ * today, but an error message is the last place a secret should be able to slip out.
+ */
+export function redactPassword(text: string, url: string): string {
+  const password = splitUserinfo(url)?.password;
+  if (!password) return text;
+  let out = text.split(password).join(MASK);
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {
+    // A malformed escape: the raw form was already removed, nothing else to match.
+  }
+  if (decoded && decoded !== password) out = out.split(decoded).join(MASK);
+  return out;
+}
