@@ -46,6 +46,11 @@ export interface Delivery {
   readonly routingKey: string;
   /** True when the broker delivered this message before (to this or another consumer). */
   readonly redelivered: boolean;
+  /**
+   * True once this delivery can no longer be settled (the channel it came on died): ack and
+   * reject are no-ops and the broker will deliver the message again, so do not start work on it.
+   */
+  readonly stale: boolean;
   /** Acknowledge: the broker forgets the message. */
   ack(): void;
   /** Give the message back (requeue) or drop/dead-letter it (no requeue). */
@@ -98,7 +103,10 @@ export type DeliveryHandler = (delivery: Delivery) => void | Promise<void>;
 
 /** Lifecycle events every adapter emits. */
 export interface BrokerEvents {
-  /** The connection was lost; the adapter is reconnecting. In-flight deliveries are void. */
+  /**
+   * The connection was lost; the adapter is reconnecting. In-flight deliveries are void. (One
+   * consumer's channel may also be repaired silently; its deliveries then turn `stale`.)
+   */
   disconnected: (err: Error | undefined) => void;
   /** The adapter reconnected, redeclared its topology and resumed its consumers. */
   reconnected: () => void;
@@ -128,9 +136,10 @@ export interface Broker {
   /**
    * Publish to an exchange ("" routes by queue name). Resolves once the broker has taken
    * responsibility for the message (publisher confirm, or durable write). Publishes are
-   * pipelined: callers may issue many before awaiting any.
+   * pipelined: callers may issue many before awaiting any. Across a connection loss an
+   * unconfirmed publish may be sent again: consumers must tolerate duplicates.
    */
-  publish(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void>;
+  publish(exchange: string, routingKey: string, message: OutgoingMessage, options?: PublishOptions): Promise<void>;
 
   consume(queue: string, options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer>;
 

@@ -29,6 +29,17 @@ export async function declarePidboxExchanges(broker: Broker): Promise<void> {
   await broker.declareExchange(REPLY_PIDBOX_EXCHANGE, 'direct', { durable: false, autoDelete: false });
 }
 
+/** Topic exchange Celery's monitoring events go to (event_exchange). */
+export const EVENT_EXCHANGE = 'celeryev';
+/** Celery's event_queue_ttl (5 s) and event_queue_expires (60 s) for event receivers' queues. */
+export const EVENT_MESSAGE_TTL_MS = 5_000;
+export const EVENT_QUEUE_EXPIRES_MS = 60_000;
+
+/** Declare the event exchange as kombu does (topic, durable, not auto-deleted). */
+export async function declareEventExchange(broker: Broker): Promise<void> {
+  await broker.declareExchange(EVENT_EXCHANGE, 'topic', { durable: true, autoDelete: false });
+}
+
 /** A cache so each queue is declared once per process, however many tasks go to it. */
 export class DeclaredQueues {
   readonly #done = new Map<string, Promise<void>>();

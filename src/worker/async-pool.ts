@@ -1,4 +1,4 @@
-import { Fifo } from './fifo.js';
+import { Deque } from '../util/deque.js';
 
 /**
  * The async pool: at most `concurrency` jobs run at once on the event loop; the rest wait in
@@ -6,7 +6,7 @@ import { Fifo } from './fifo.js';
  */
 export class AsyncPool<T> {
   #active = 0;
-  readonly #waiting = new Fifo<T>();
+  readonly #waiting = new Deque<T>();
   #idle: (() => void)[] = [];
 
   constructor(

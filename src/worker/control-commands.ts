@@ -1,8 +1,57 @@
+import type { Broker } from '../core/broker.js';
+import { toPythonIso } from '../core/dates.js';
+import { parseRateLimit } from '../core/rate-limit.js';
+import type { Task } from '../core/task.js';
+import { startWorkerEvents, workerEventsOf } from './events/service.js';
 import { jobInfo } from './job.js';
 import { WorkerStats } from './stats.js';
 import { ThreadRunner } from './threads/thread-runner.js';
 import type { ControlCommand } from './control.js';
 import type { Worker } from './worker.js';
+
+/** Celery's default `taskinfoitems` for `inspect registered`. */
+const TASK_INFO_ITEMS = ['exchange', 'routing_key', 'rate_limit'];
+
+/** `name [rate_limit=10/s]` as Celery lists a task with attributes set, else the bare name. */
+function taskInfo(task: Task<any, any>, items: string[]): string {
+  const attrs = task as unknown as Record<string, unknown>;
+  const fields = items.flatMap((item) => {
+    const v = attrs[item.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())] ?? attrs[item];
+    return v === null || v === undefined || typeof v === 'function' ? [] : [`${item}=${String(v)}`];
+  });
+  return fields.length ? `${task.name} [${fields.join(' ')}]` : task.name;
+}
+
+/** The broker as Celery's stats report it (kombu's Connection.info()): never the password. */
+function brokerInfo(broker: Broker): Record<string, unknown> {
+  let url: URL | undefined;
+  try {
+    url = new URL(broker.displayUrl);
+  } catch {
+    url = undefined;
+  }
+  if (broker.transport !== 'amqp' || !url) {
+    return { hostname: null, userid: null, virtual_host: '/', port: null, transport: broker.transport, transport_options: url ? { data_folder: decodeURIComponent(url.pathname) } : {} };
+  }
+  const ssl = url.protocol === 'amqps:';
+  const heartbeat = Number(url.searchParams.get('heartbeat') ?? 30);
+  return {
+    hostname: url.hostname || 'localhost',
+    userid: decodeURIComponent(url.username) || 'guest',
+    virtual_host: url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : '/',
+    port: Number(url.port) || (ssl ? 5671 : 5672),
+    insist: false,
+    ssl,
+    transport: broker.transport,
+    connect_timeout: 10,
+    transport_options: {},
+    login_method: 'PLAIN',
+    uri_prefix: null,
+    heartbeat,
+    failover_strategy: 'round-robin',
+    alternates: [],
+  };
+}
 
 /** The remote-control commands a worker answers, with Celery's reply shapes. */
 export function createControlCommands(worker: Worker): Record<string, ControlCommand> {
@@ -10,11 +59,15 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
   const ids = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
   return {
     ping: () => ({ ok: 'pong' }),
-    registered: () => worker.app.registry.names(),
+    registered: (args) => {
+      const items = Array.isArray(args['taskinfoitems']) && args['taskinfoitems'].length ? args['taskinfoitems'].map(String) : TASK_INFO_ITEMS;
+      return worker.app.registry.names().map((name) => taskInfo(worker.app.registry.get(name)!, items));
+    },
     active: () => [...worker.active].map((j) => jobInfo(j, node)),
     reserved: () => [...worker.pool.waiting(), ...worker.limiter.held()].map((j) => jobInfo(j, node)),
     scheduled: () =>
-      [...worker.eta.entries()].map(({ due, item }) => ({ eta: new Date(due).toISOString(), priority: item.msg.priority ?? 0, request: jobInfo(item, node) })),
+      // priority 6: the timer priority Celery schedules eta requests with.
+      [...worker.eta.entries()].map(({ due, item }) => ({ eta: item.msg.eta ?? toPythonIso(new Date(due)), priority: 6, request: jobInfo(item, node) })),
     revoked: () => worker.revoked.list(),
     stats: async () => {
       const broker = await worker.app.broker();
@@ -28,8 +81,10 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
           processes: worker.runner instanceof ThreadRunner ? worker.runner.threadIds : [process.pid],
           implementation: worker.runner.kind,
           'max-tasks-per-child': 'N/A',
+          'put-guarded-by-semaphore': false,
+          timeouts: [worker.app.config.taskSoftTimeLimit ?? 0, worker.app.config.taskTimeLimit ?? 0],
         },
-        broker: { transport: broker.transport, url: broker.displayUrl },
+        broker: brokerInfo(broker),
         prefetch_count: worker.prefetchCount,
         rusage: WorkerStats.rusage(),
         rejected: { ...worker.stats.rejected },
@@ -39,13 +94,18 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
     rate_limit: (args) => {
       const name = String(args['task_name'] ?? '');
       const task = worker.app.registry.get(name);
-      if (!task) return { error: `unknown task ${name}` };
       const limit = (args['rate_limit'] ?? null) as string | number | null;
       try {
-        worker.limiter.setLimit(name, limit);
+        parseRateLimit(limit);
       } catch (err) {
-        return { error: (err as Error).message };
+        return { error: `Invalid rate limit string: ${(err as Error).message}` };
       }
+      if (!task) {
+        worker.app.log.error({ task: name }, `Rate limit attempt for unknown task ${name}`);
+        return { error: 'unknown task' };
+      }
+      worker.limiter.setLimit(name, limit);
+      worker.app.log.info({ task: name, rateLimit: limit }, limit ? `New rate limit for tasks of type ${name}: ${limit}.` : `Rate limits disabled for tasks of type ${name}`);
       task.rateLimit = limit === null ? null : String(limit);
       return { ok: limit ? 'new rate limit set successfully' : 'rate limit disabled successfully' };
     },
@@ -53,9 +113,36 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
       const list = ids(args['task_id']);
       for (const id of list) worker.revoked.add(id);
       if (args['terminate'] === true) {
-        for (const job of worker.active) if (list.includes(job.msg.id)) job.terminate?.({ state: 'REVOKED' });
+        const terminated: string[] = [];
+        for (const job of worker.active) {
+          if (!list.includes(job.msg.id)) continue;
+          terminated.push(job.msg.id);
+          job.terminate?.({ state: 'REVOKED' });
+        }
+        return { ok: terminated.length ? `terminate: ${terminated.join(', ')}` : 'terminate: tasks unknown' };
       }
+      worker.app.log.info({ taskIds: list }, `Tasks flagged as revoked: ${list.join(', ')}`);
       return { ok: `tasks ${list.join(', ')} flagged as revoked` };
+    },
+    // Events (Celery's enable_events / disable_events / heartbeat); Flower sends these.
+    enable_events: async () => {
+      const running = await workerEventsOf(worker);
+      if (running?.taskEvents) return { ok: 'task events already enabled' };
+      if (running) running.taskEvents = true;
+      else await startWorkerEvents(worker);
+      worker.app.log.info('Events of group {task} enabled by remote.');
+      return { ok: 'task events enabled' };
+    },
+    disable_events: async () => {
+      const running = await workerEventsOf(worker);
+      if (!running?.taskEvents) return { ok: 'task events already disabled' };
+      running.taskEvents = false;
+      worker.app.log.info('Events of group {task} disabled by remote.');
+      return { ok: 'task events disabled' };
+    },
+    heartbeat: async () => {
+      (await workerEventsOf(worker))?.heart.beat();
+      return undefined; // Celery sends no reply
     },
     shutdown: () => {
       worker.app.log.warn('Got shutdown from remote');

@@ -1,9 +1,9 @@
 import { parseRateLimit, TokenBucket } from '../core/rate-limit.js';
-import { Fifo } from './fifo.js';
+import { Deque } from '../util/deque.js';
 
 interface Lane<T> {
   bucket: TokenBucket;
-  waiting: Fifo<T>;
+  waiting: Deque<T>;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -36,7 +36,7 @@ export class RateLimiter<T> {
     if (lane) {
       lane.bucket.rate = rate;
       this.#schedule(lane);
-    } else this.#lanes.set(taskName, { bucket: new TokenBucket(rate), waiting: new Fifo(), timer: undefined });
+    } else this.#lanes.set(taskName, { bucket: new TokenBucket(rate), waiting: new Deque(), timer: undefined });
   }
 
   /** Let `item` through now, or queue it until its task has a token. */

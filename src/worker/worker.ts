@@ -26,6 +26,7 @@ import type { TaskRunner } from './runner.js';
 import { ThreadRunner } from './threads/thread-runner.js';
 import { ControlServer } from './control.js';
 import { createControlCommands } from './control-commands.js';
+import { startWorkerEvents, stopWorkerEvents } from './events/service.js';
 import { EtaSchedule } from './eta-schedule.js';
 import { executeJob, type ExecutorContext } from './executor.js';
 import { ackJob, rejectJob, type Job } from './job.js';
@@ -119,6 +120,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const queues = await app.queues();
     for (const q of this.queues) await queues.ensure(q);
     broker.on('disconnected', this.#onDisconnected);
+    if (app.config.sendEvents) await startWorkerEvents(this);
     this.#state = 'running';
     for (const q of this.queues) {
       this.#consumers.push(await broker.consume(q, { prefetch: this.prefetchCount }, (d) => this.#onDelivery(d)));
@@ -191,7 +193,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   }
 
   async #run(job: Job): Promise<void> {
-    if (job.settled && !job.acksLate) return; // voided by a lost connection
+    // Voided by a lost connection or channel: the broker redelivers it, so running it now would run it twice.
+    if (job.settled || job.delivery.stale) return;
     if (this.revoked.has(job.msg.id)) return this.#revokeJob(job);
     this.active.add(job);
     await executeJob(job, this.#ctx!);
@@ -249,6 +252,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       await this.pool.onIdle();
       await this.runner.close();
       await this.#control?.stop();
+      await stopWorkerEvents(this); // after the last task events, before the connection closes
       this.#broker?.off('disconnected', this.#onDisconnected);
       await this.app.close();
       this.#state = 'stopped';

@@ -32,6 +32,11 @@ export class AmqpDelivery implements Delivery {
     this.#batcher = batcher;
   }
 
+  /** The channel this came on is gone: settling is a no-op and RabbitMQ will redeliver. */
+  get stale(): boolean {
+    return this.#batcher?.dead ?? false;
+  }
+
   /** Acknowledge (batched with the other acks of this event-loop turn). */
   ack(): void {
     this.#batcher?.ack(this.#tag);

@@ -26,7 +26,7 @@
 import type { ConfirmChannel, Options } from 'amqplib';
 import { BrokerError } from '../../core/errors.js';
 import { errorMessage, replyCode } from './amqp-errors.js';
-import { Deque } from './deque.js';
+import { Deque } from '../../util/deque.js';
 
 interface PendingPublish {
   readonly exchange: string;

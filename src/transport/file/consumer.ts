@@ -220,6 +220,8 @@ export class FileConsumer implements Consumer {
       exchange: m.exchange,
       routingKey: m.routingKey,
       redelivered,
+      // A claim survives anything short of the process dying, so a file delivery never goes stale.
+      stale: false,
       ack: () => settle('ack'),
       reject: (requeue: boolean) => settle(requeue ? 'requeue' : 'drop'),
     };

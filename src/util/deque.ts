@@ -45,6 +45,11 @@ export class Deque<T> {
     this.#head = 0;
   }
 
+  /** Head first, without removing. */
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i] as T;
+  }
+
   /** Remove and return everything, head first. */
   drain(): T[] {
     const out = this.#items.slice(this.#head) as T[];
