@@ -34,6 +34,17 @@ export interface OutgoingMessage {
   properties: MessageProperties;
 }
 
+/** Options of one publish. */
+export interface PublishOptions {
+  /**
+   * Hold the message back for about this many ms before it reaches the queue (default
+   * exchange "" only). The file broker holds it exactly; RabbitMQ parks it in TTL queues of
+   * power-of-two durations that dead-letter it back, so it may come back earlier, in steps, and
+   * the consumer re-checks its own due time (the task eta). Never later than about a second.
+   */
+  delayMs?: number;
+}
+
 /**
  * A message handed to a consumer. Exactly one of ack/reject may be called, once. For noAck
  * consumers both are no-ops (the broker already forgot the message).
