@@ -47,6 +47,9 @@ export interface WorkerOptions {
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
+/** Tasks due within this many ms wait in worker memory; later ones wait in the broker. */
+const ETA_HORIZON_MS = 2000;
+
 /** A celeryts worker bound to one app. */
 export class Worker extends EventEmitter<WorkerEventMap> {
   readonly nodeName: string;
@@ -64,6 +67,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   #control: ControlServer | undefined;
   #ctx: ExecutorContext | undefined;
   #stopping: Promise<void> | undefined;
+  readonly #parking = new Set<Promise<void>>();
 
   constructor(
     readonly app: App,
@@ -180,11 +184,34 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       controller: new AbortController(),
       settled: false,
     };
+    const due = msg.eta ? parseIso(msg.eta) : NaN;
+    const wait = due - Date.now();
+    if (wait > ETA_HORIZON_MS) return this.#park(job, due, wait);
     this.app.log.info({ taskId: msg.id, task: msg.task }, `Task ${msg.task}[${msg.id}] received`);
     this.emit('task-received', job);
-    const due = msg.eta ? parseIso(msg.eta) : NaN;
-    if (due > Date.now()) this.eta.add(due, job);
+    if (wait > 0) this.eta.add(due, job);
     else this.#admit(job);
+  }
+
+  /**
+   * A task due later than the horizon goes back to the broker with a delay and is acked here,
+   * so far-future tasks cost no worker memory and no long-unacked delivery (RabbitMQ closes a
+   * channel whose delivery stays unacked past consumer_timeout). It returns near its eta.
+   */
+  #park(job: Job, due: number, wait: number): void {
+    const d = job.delivery;
+    this.app.log.debug({ taskId: job.msg.id, task: job.msg.task, eta: job.msg.eta }, 'scheduled task handed back to the broker until near its eta');
+    const p = this.#broker!
+      .publish('', d.routingKey, { headers: d.headers, properties: d.properties, body: d.body }, { delayMs: wait })
+      .then(
+        () => ackJob(job),
+        (err: unknown) => {
+          this.app.log.warn({ err, taskId: job.msg.id }, 'could not hand a scheduled task back to the broker; holding it in memory');
+          this.eta.add(due, job);
+        },
+      )
+      .finally(() => this.#parking.delete(p));
+    this.#parking.add(p);
   }
 
   #admit(job: Job): void {
@@ -250,6 +277,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       await Promise.all(this.#consumers.map((c) => c.cancel().catch(() => undefined)));
       for (const job of [...this.pool.takeWaiting(), ...this.limiter.takeHeld(), ...this.eta.takeAll()]) rejectJob(job, true);
       await this.pool.onIdle();
+      await Promise.all(this.#parking);
       await this.runner.close();
       await this.#control?.stop();
       await stopWorkerEvents(this); // after the last task events, before the connection closes
