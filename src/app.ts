@@ -57,7 +57,14 @@ export class App implements AppPort {
   /** The connected broker (connects on first use). */
   broker(): Promise<Broker> {
     this.#broker ??= (async () => {
-      const b = this.#injected ?? (await createBroker(this.config.brokerUrl));
+      const { brokerTls, brokerHeartbeat } = this.config;
+      const b =
+        this.#injected ??
+        (await createBroker(this.config.brokerUrl, {
+          logger: this.log,
+          ...(brokerTls ? { tls: brokerTls } : {}),
+          ...(brokerHeartbeat !== undefined ? { heartbeatSeconds: brokerHeartbeat } : {}),
+        }));
       b.on('error', (err) => this.log.error({ err, broker: b.displayUrl }, 'broker error'));
       b.on('disconnected', (err) => this.log.warn({ err: err?.message, broker: b.displayUrl }, 'broker connection lost; reconnecting'));
       b.on('reconnected', () => this.log.info({ broker: b.displayUrl }, 'broker reconnected'));

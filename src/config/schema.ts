@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { ConfigError } from '../core/errors.js';
 import { closest } from '../core/registry.js';
 import type { QueueOptions } from '../core/broker.js';
+import type { BrokerTlsFiles } from '../transport/create-broker.js';
 
 /** Log levels accepted by --loglevel and `logLevel`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -40,8 +41,14 @@ export interface UserConfig {
   logLevel?: LogLevel;
   /** Worker node name; %h = host name, %n = short host, %d = domain. Default 'celery@%h'. */
   workerName?: string;
+  /** Publish Celery's monitoring events on `celeryev` (worker_send_task_events, `-E`). Default false. */
+  sendEvents?: boolean;
   /** Where task bodies run: 'async' (this event loop, default) or 'threads' (worker_threads). */
   pool?: 'async' | 'threads';
+  /** TLS for amqps:// brokers: { caFile, certFile, keyFile, passphrase, rejectUnauthorized, servername }. */
+  brokerTls?: BrokerTlsFiles;
+  /** AMQP heartbeat in seconds (default 30; 0 disables). */
+  brokerHeartbeat?: number;
   /** Hard time limit in seconds for every task (task_time_limit); tasks and messages may set their own. */
   taskTimeLimit?: number;
   /** Soft time limit in seconds (task_soft_time_limit): the task's AbortSignal fires. */
@@ -63,7 +70,10 @@ export interface Config {
   disableRateLimits: boolean;
   logLevel: LogLevel;
   workerName: string;
+  sendEvents: boolean;
   pool: 'async' | 'threads';
+  brokerTls: BrokerTlsFiles | undefined;
+  brokerHeartbeat: number | undefined;
   taskTimeLimit: number | null;
   taskSoftTimeLimit: number | null;
   /** Where the config came from, for messages; undefined when no file was found. */
@@ -92,6 +102,9 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   disableRateLimits: isBool,
   logLevel: (v) => ((LOG_LEVELS as readonly unknown[]).includes(v) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`),
   workerName: isString,
+  sendEvents: isBool,
+  brokerTls: isObject,
+  brokerHeartbeat: (v) => (typeof v === 'number' && v >= 0 ? undefined : 'must be a number of seconds (0 disables)'),
   pool: (v) => (v === 'async' || v === 'threads' ? undefined : "must be 'async' or 'threads'"),
   taskTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
   taskSoftTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
@@ -129,7 +142,10 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     disableRateLimits: false,
     logLevel: 'info',
     workerName: 'celery@%h',
+    sendEvents: false,
     pool: 'async',
+    brokerTls: undefined,
+    brokerHeartbeat: undefined,
     taskTimeLimit: null,
     taskSoftTimeLimit: null,
   };

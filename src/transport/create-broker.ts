@@ -1,11 +1,50 @@
+import { readFileSync } from 'node:fs';
 import type { Broker } from '../core/broker.js';
 import { ConfigError } from '../core/errors.js';
+
+/** TLS settings for amqps://, with certificates given as file paths. */
+export interface BrokerTlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  passphrase?: string;
+  rejectUnauthorized?: boolean;
+  servername?: string;
+}
+
+/** What adapters may use besides the URL. */
+export interface BrokerSettings {
+  /** pino-compatible logger (debug/warn/error with an object first). */
+  logger?: { debug(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  tls?: BrokerTlsFiles;
+  /** AMQP heartbeat in seconds (0 disables). */
+  heartbeatSeconds?: number;
+}
+
+function readTls(files: BrokerTlsFiles): Record<string, unknown> {
+  const read = (key: string, file: string | undefined) => {
+    if (!file) return {};
+    try {
+      return { [key]: readFileSync(file) };
+    } catch (err) {
+      throw new ConfigError(`brokerTls: cannot read ${key} file ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  return {
+    ...read('ca', files.caFile),
+    ...read('cert', files.certFile),
+    ...read('key', files.keyFile),
+    ...(files.passphrase !== undefined ? { passphrase: files.passphrase } : {}),
+    ...(files.rejectUnauthorized !== undefined ? { rejectUnauthorized: files.rejectUnauthorized } : {}),
+    ...(files.servername !== undefined ? { servername: files.servername } : {}),
+  };
+}
 
 /**
  * Pick the adapter by URL scheme. Adapters load on demand so a file-broker user never loads
  * amqplib and a short-lived `celeryts call` starts fast.
  */
-export async function createBroker(url: string): Promise<Broker> {
+export async function createBroker(url: string, settings: BrokerSettings = {}): Promise<Broker> {
   const scheme = url.slice(0, url.indexOf('://'));
   if (scheme === 'file') {
     const { FileBroker } = await import('./file/file-broker.js');
@@ -13,7 +52,11 @@ export async function createBroker(url: string): Promise<Broker> {
   }
   if (scheme === 'amqp' || scheme === 'amqps') {
     const { AmqpBroker } = await import('./amqp/amqp-broker.js');
-    return new AmqpBroker(url);
+    return new AmqpBroker(url, {
+      ...(settings.logger ? { logger: settings.logger } : {}),
+      ...(settings.tls ? { tls: readTls(settings.tls) } : {}),
+      ...(settings.heartbeatSeconds !== undefined ? { heartbeatSeconds: settings.heartbeatSeconds } : {}),
+    });
   }
   throw new ConfigError(`unsupported broker URL scheme '${scheme}://' (use amqp://, amqps:// or file://)`);
 }
