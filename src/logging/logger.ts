@@ -26,7 +26,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const base = { level: options.level ?? 'info', ...(options.name ? { name: options.name } : {}) };
   if (pretty) {
     const pinoPretty = require('pino-pretty') as (o: object) => NodeJS.WritableStream;
-    return pino(base, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: 1, sync: true }));
+    return pino(base, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, destination: 1, sync: true }));
   }
   return pino(base, options.destination ?? pino.destination({ dest: 1, sync: false }));
 }
