@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { chain, createApp, Signature } from 'celeryts';
 import { cli, eventually, spawnWorker, type WorkerProcess } from './harness.js';
 import { REPO } from './helpers.js';
 
@@ -63,6 +64,15 @@ describe('Python Celery client -> celeryts worker', () => {
     assert.ok(o.elapsed >= 0.9, `ran after ${o.elapsed}s`);
   });
 
+  it('a task that retries itself: the Python caller gets the final result', () => {
+    assert.equal(pyCall({ task: 'proj.tasks.flaky', args: [2] }).result, 2);
+  });
+
+  it('a chain built in Python runs through the celeryts worker', () => {
+    const o = pyCall({ chain: [['proj.tasks.add', [2, 2]], ['proj.tasks.add', [4]], ['proj.tasks.mul', [10]]] });
+    assert.equal(o.result, 80);
+  });
+
   it('a failing task raises the exception type and message on the Python side', () => {
     const o = pyCall({ task: 'proj.tasks.fail', args: ['boom from ts'] });
     assert.equal(o.status, 'FAILURE');
@@ -116,6 +126,22 @@ describe('celeryts client -> Python Celery worker', () => {
   it('kwargs reach the Python task', () => {
     const r = cli(['call', 'proj.tasks.mul', '--args', '[6]', '--kwargs', '{"y": 7}', '-Q', PY_QUEUE, '--wait', '--timeout', '15'], { env });
     assert.equal(r.stdout.trim().split('\n')[1], '42', r.stderr);
+  });
+
+  it('a Python task that retries itself: celeryts gets the final result', () => {
+    const r = cli(['call', 'proj.tasks.flaky', '2', '-Q', PY_QUEUE, '--wait', '--timeout', '15'], { env });
+    assert.equal(r.stdout.trim().split('\n')[1], '2', r.stderr + pyOut);
+  });
+
+  it('a chain built in celeryts runs through the Python worker', async () => {
+    const app = await createApp({ brokerUrl: AMQP, logLevel: 'silent' });
+    try {
+      const sig = (args: unknown[]) => new Signature<number>('proj.tasks.add', args, {}, { queue: PY_QUEUE });
+      const r = await chain(sig([2, 2]), sig([4]), new Signature<number>('proj.tasks.mul', [10], {}, { queue: PY_QUEUE })).applyAsync();
+      assert.equal(await r.get({ timeout: 15 }), 80);
+    } finally {
+      await app.close();
+    }
   });
 
   it("a Python failure reaches celeryts as the exception's type and message", () => {

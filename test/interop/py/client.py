@@ -2,6 +2,7 @@
 
 usage: client.py '{"task": "proj.tasks.add", "args": [2, 3], "kwargs": {}, "countdown": null,
                    "queue": "celery", "timeout": 10}'
+       client.py '{"chain": [["proj.tasks.add", [2, 2]], ["proj.tasks.add", [4]]], "queue": "q"}'
 """
 import json
 import sys
@@ -16,7 +17,14 @@ if spec.get("countdown") is not None:
 if spec.get("queue"):
     options["queue"] = spec["queue"]
 sent = time.time()
-result = app.send_task(spec["task"], args=spec.get("args", []), kwargs=spec.get("kwargs", {}), **options)
+if spec.get("chain"):
+    # A chain built in Python: [[task, args], ...], every step on the given queue.
+    from celery import chain
+
+    steps = [app.signature(name, args=tuple(args), queue=spec.get("queue")) for name, args in spec["chain"]]
+    result = chain(*steps).apply_async()
+else:
+    result = app.send_task(spec["task"], args=spec.get("args", []), kwargs=spec.get("kwargs", {}), **options)
 try:
     value = result.get(timeout=spec.get("timeout", 10))
     out = {"status": result.state, "result": value}
