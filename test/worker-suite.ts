@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chain, group, DuplicateNodeNameError, ResultTimeoutError, ResultUnavailableError, TaskFailedError, TaskRevokedError, Worker, type UserConfig } from 'celeryts';
+import { chain, createApp, group, DuplicateNodeNameError, ResultTimeoutError, ResultUnavailableError, TaskFailedError, TaskRevokedError, Worker, type UserConfig } from 'celeryts';
 import { E2E, eventually, readRecord, startInProcess, tempRecordFile, type InProcess } from './harness.js';
 
 type Jobs = typeof import('./fixtures/e2e/app/jobs.js');
@@ -102,6 +102,18 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       assert.equal(bad.filter((l) => l['taskId'] === id3).length, 1, 'pickle logged once with its id');
       assert.ok(bad.some((l) => /missing 'task' header/.test(String(l['msg']))));
       assert.equal(await broker.queueSize(queue), 0, 'nothing requeued');
+    });
+
+    it('rpc: only the client that sent a task can take its result, once; others fail at once', async () => {
+      const r = await w.client.sendTask('app.jobs.add', [1, 1]);
+      const other = await createApp({ cwd: E2E, brokerUrl: brokerUrl(), logLevel: 'silent', setAsCurrent: false });
+      try {
+        await assert.rejects((await other.asyncResult(r.id)).get({ timeout: 5 }), ResultUnavailableError);
+      } finally {
+        await other.close();
+      }
+      assert.equal(await r.get({ timeout: 10 }), 2);
+      await assert.rejects((await w.client.asyncResult(r.id)).get({ timeout: 1 }), ResultUnavailableError, 'already taken');
     });
 
     it('sends no result for a task with ignoreResult', async () => {
