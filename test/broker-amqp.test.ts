@@ -17,6 +17,7 @@ import { BrokerError } from '../src/core/errors.js';
 import { AckBatcher } from '../src/transport/amqp/ack-batcher.js';
 import { AmqpBroker } from '../src/transport/amqp/amqp-broker.js';
 import { ConfirmPublisher } from '../src/transport/amqp/confirm-publisher.js';
+import { TIER_DURATIONS_MS, tierFor, tierName } from '../src/transport/amqp/delay-tiers.js';
 import { maskUrl, redactPassword } from '../src/transport/amqp/mask-url.js';
 import type { AmqpBrokerOptions, AmqpLogger } from '../src/transport/amqp/options.js';
 import { runBrokerConformance } from './broker-conformance.js';
@@ -51,7 +52,20 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, ms =
   }
 }
 
-runBrokerConformance('amqp', () => makeBroker(), { priority: true });
+// Delay tiers of their own, so the suite never touches the tiers of other users of the server.
+const delayTierPrefix = unique('delay');
+runBrokerConformance('amqp', () => makeBroker({ delayTierPrefix }), { priority: true, after: () => deleteDelayTiers(delayTierPrefix) });
+
+/** Delete the tier queues a run may have declared; their auto-delete exchanges go with them. */
+async function deleteDelayTiers(prefix: string): Promise<void> {
+  const b = makeBroker();
+  await b.connect();
+  try {
+    for (const ms of TIER_DURATIONS_MS) await b.deleteQueue(tierName(prefix, ms));
+  } finally {
+    await b.close();
+  }
+}
 
 describe('maskUrl', () => {
   it('masks the password of any scheme and keeps the rest', () => {
@@ -617,5 +631,49 @@ describe('amqp adapter specifics (RabbitMQ)', { concurrency: false, timeout: 20_
     await sleep(50);
     assert.deepEqual(events, []);
     assert.equal(await killConnections(name), 0, 'no connection left open');
+  });
+});
+
+describe('amqp delay tiers', { concurrency: false, timeout: 20_000 }, () => {
+  it('picks the longest tier not longer than the delay, at least the shortest', () => {
+    const cases: Array<[number, number]> = [[1, 1000], [999, 1000], [1000, 1000], [1999, 1000], [2000, 2000], [5000, 4000], [3_600_000, 2_048_000]];
+    for (const [delay, tier] of cases) assert.equal(tierFor(delay), tier, `delay ${delay}`);
+    const longest = TIER_DURATIONS_MS.at(-1)!;
+    assert.equal(longest, 1000 * 2 ** 24);
+    assert.equal(tierFor(longest * 3), longest, 'past the longest tier: the longest');
+  });
+
+  it('parks a delayed message in its tier; a deleted tier fails the next publish loudly, then is declared again, also after a reconnect', async () => {
+    const prefix = unique('tiers');
+    const name = unique('tiers-conn');
+    const b = makeBroker({ delayTierPrefix: prefix, connectionName: name });
+    const events: string[] = [];
+    b.on('reconnected', () => void events.push('reconnected'));
+    const other = makeBroker();
+    await b.connect();
+    await other.connect();
+    const q = unique('tiers-target');
+    const tier = tierName(prefix, 4000);
+    try {
+      await b.declareQueue(q, { durable: false });
+      await b.publish('', q, msg('parked'), { delayMs: 5000 });
+      assert.equal(await b.queueSize(tier), 1, 'a 5 s delay waits in the 4 s tier');
+      assert.equal(await b.queueSize(q), 0, 'not in its queue yet');
+
+      await other.deleteQueue(tier); // its auto-delete exchange goes with it
+      await assert.rejects(b.publish('', q, msg('lost'), { delayMs: 5000 }), BrokerError, 'a publish to a deleted tier is refused, not dropped');
+      await b.publish('', q, msg('again'), { delayMs: 5000 });
+      assert.equal(await b.queueSize(tier), 1, 'the tier was declared again');
+
+      await other.deleteQueue(tier);
+      assert.ok((await killConnections(name)) >= 1, 'killed our connection');
+      await until("'reconnected'", () => events.includes('reconnected'));
+      assert.equal(await other.queueSize(tier), 0, 'the tier is declared again after a reconnect');
+    } finally {
+      for (const ms of TIER_DURATIONS_MS) await other.deleteQueue(tierName(prefix, ms));
+      await other.deleteQueue(q);
+      await b.close();
+      await other.close();
+    }
   });
 });

@@ -10,12 +10,16 @@
  * - Names are random per test and the suite deletes the queues it declares, so it can run against
  *   a shared RabbitMQ. Exchanges are declared autoDelete (the port has no deleteExchange), so
  *   RabbitMQ drops them once their queues are gone.
- * - Each test is meant to finish well under 2 s; the node:test timeout is a hang guard only.
+ * - Delayed publishes may leave adapter-side structures behind (RabbitMQ's delay tier queues):
+ *   the adapter's test file gives its brokers a tier prefix of their own and removes them in `after`.
+ * - Each test is meant to finish well under 2 s (the delayed-publish tests wait out their
+ *   delays, side by side); the node:test timeout is a hang guard only.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Broker, Consumer, Delivery, DeliveryHandler, OutgoingMessage } from '../src/core/broker.js';
+import { BrokerError } from '../src/core/errors.js';
 
 /** Knobs for adapters whose timing or feature set differs. */
 export interface ConformanceOptions {
@@ -25,6 +29,11 @@ export interface ConformanceOptions {
   quietMs?: number;
   /** How long to wait for an expected delivery, in ms. Default 1500. */
   waitMs?: number;
+  /**
+   * The adapter holds delayed publishes exactly (never early). Default false: the port allows
+   * an early return (RabbitMQ's power-of-two delay tiers round down).
+   */
+  exactDelay?: boolean;
   /** Called once after the whole suite (remove a temp dir, ...). */
   after?: () => Promise<void> | void;
 }
@@ -34,6 +43,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Collects deliveries and lets a test wait for a count with a readable failure. */
 class Collector {
   readonly deliveries: Delivery[] = [];
+  /** Date.now() at each delivery, in the same order. */
+  readonly arrivals: number[] = [];
   private wake: (() => void) | undefined;
   constructor(private readonly waitMs: number) {}
 
@@ -41,6 +52,7 @@ class Collector {
   handler(also?: (d: Delivery) => void): DeliveryHandler {
     return (d) => {
       this.deliveries.push(d);
+      this.arrivals.push(Date.now());
       this.wake?.();
       also?.(d);
     };
@@ -581,6 +593,78 @@ export function runBrokerConformance(
       await b1.close();
       const b2 = await env.broker();
       await eventually('queueSize of an exclusive queue after its broker closed', () => b2.queueSize(q), undefined, waitMs);
+    }));
+
+    // Delayed publishes (PublishOptions.delayMs). The port lets an adapter return a delayed
+    // message early (RabbitMQ's tiers round down to a power of two seconds, at least 1 s) but
+    // never more than about a second late; `exactDelay` adapters never return it early.
+    const earliest = (delayMs: number): number => (opts.exactDelay ? delayMs : Math.min(delayMs, 1000) - 100);
+    const latest = (delayMs: number): number => Math.max(delayMs, 1000) + 1500;
+
+    // These two spend their time waiting: run side by side (separate queues and brokers).
+    describe('delayed publishes', { concurrency: true }, () => {
+      it('a delayed publish is held back, then arrives intact on another broker', { timeout: 8000 }, withEnv(async (env) => {
+        const pub = await env.broker();
+        const sub = await env.broker(); // another process, as far as the store is concerned
+        const q = await env.queue(pub, 'delay');
+        const body = Buffer.from([0, 1, 2, 255, 10]);
+        const headers = { task: 'proj.tasks.add', id: 'd-1', eta: '2030-01-01T00:00:00+00:00', retries: 0, nested: { a: [1, 'x', null] } };
+        const properties = { contentType: 'application/json', correlationId: 'd-1', replyTo: 'reply.q', deliveryMode: 2 as const, messageId: 'm-d' };
+        const c = env.collector();
+        await sub.consume(q, { prefetch: 10 }, c.handler((d) => d.ack()));
+        const delayMs = 1500;
+        const sentAt = Date.now();
+        await pub.publish('', q, { body, headers, properties }, { delayMs });
+        assert.equal(await pub.queueSize(q), 0, 'a delayed message is not ready yet');
+        await c.waitFor(1, 'delayed delivery', latest(delayMs));
+        const waited = c.arrivals[0]! - sentAt;
+        assert.ok(waited >= earliest(delayMs), `delivered after ${waited} ms, before the earliest allowed ${earliest(delayMs)} ms`);
+        const d = c.deliveries[0]!;
+        assert.ok(d.body.equals(body), 'body bytes');
+        for (const [k, v] of Object.entries(headers)) assert.deepEqual(d.headers[k], v, `header ${k}`);
+        for (const [k, v] of Object.entries(properties)) assert.deepEqual(d.properties[k as keyof typeof properties], v, `property ${k}`);
+        assert.equal(d.exchange, '', 'delivery.exchange');
+        assert.equal(d.routingKey, q, 'delivery.routingKey');
+        assert.equal(d.redelivered, false, 'a delayed message is a first delivery');
+        await sleep(quietMs);
+        assert.equal(c.deliveries.length, 1, 'delivered once');
+      }));
+
+      it('200 delayed publishes with mixed delays all arrive once, none early', { timeout: 10_000 }, withEnv(async (env) => {
+        const pub = await env.broker();
+        const sub = await env.broker();
+        const q = await env.queue(pub, 'delaymany');
+        const n = 200;
+        const delays = Array.from({ length: n }, (_, i) => 200 + ((i * 37) % 2000)); // 0.2 to 2.2 s, shuffled
+        const c = env.collector();
+        await sub.consume(q, { prefetch: 50 }, c.handler((d) => d.ack()));
+        const sentAt = Date.now();
+        await Promise.all(delays.map((delayMs, i) => pub.publish('', q, msg(String(i)), { delayMs })));
+        await c.waitFor(n, 'all delayed messages', latest(Math.max(...delays)) + 500);
+        await sleep(quietMs);
+        const got = c.bodies();
+        const dupes = got.filter((x, i) => got.indexOf(x) !== i);
+        assert.deepEqual(dupes, [], 'duplicate deliveries');
+        assert.equal(got.length, n, 'delivery count');
+        const early = c.deliveries
+          .map((d, k) => ({ i: Number(d.body.toString()), waited: c.arrivals[k]! - sentAt }))
+          .filter(({ i, waited }) => waited < earliest(delays[i]!))
+          .map(({ i, waited }) => `#${i} asked ${delays[i]} ms, came after ${waited} ms`);
+        assert.deepEqual(early, [], 'delivered too early');
+      }));
+    });
+
+    it('delayMs is refused off the default exchange; delayMs 0 publishes at once', T, withEnv(async (env) => {
+      const b = await env.broker();
+      const ex = env.name('delayx');
+      await b.declareExchange(ex, 'direct', { durable: false, autoDelete: true });
+      const q = await env.queue(b, 'delayx');
+      await b.bindQueue(q, ex, 'k');
+      await assert.rejects(b.publish(ex, 'k', msg('refused'), { delayMs: 1000 }), BrokerError, 'delayMs on a named exchange');
+      await assert.rejects(b.publish('', q, msg('nan'), { delayMs: Number.NaN }), BrokerError, 'delayMs NaN');
+      await b.publish(ex, 'k', msg('now-ex'), { delayMs: 0 });
+      await b.publish('', q, msg('now-default'), { delayMs: 0 });
+      assert.deepEqual(await drain(env, b, q, 2), ['now-default', 'now-ex'], 'queue contents (the refused publish never arrives)');
     }));
 
     it('priority queues deliver higher priority first', { ...T, skip: opts.priority ? false : 'priority not supported by this adapter' }, withEnv(async (env) => {

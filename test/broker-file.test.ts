@@ -23,7 +23,7 @@ after(() => {
   rmSync(scripts, { recursive: true, force: true });
 });
 
-runBrokerConformance('file', () => new FileBroker(url), { priority: true });
+runBrokerConformance('file', () => new FileBroker(url), { priority: true, exactDelay: true });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const uniq = (what: string): string => `ft.${what}.${randomBytes(4).toString('hex')}`;

@@ -45,6 +45,7 @@ import type {
   DeliveryHandler,
   ExchangeType,
   OutgoingMessage,
+  PublishOptions,
   QueueOptions,
 } from '../../core/broker.js';
 import { BrokerError, ConfigError } from '../../core/errors.js';
@@ -52,6 +53,7 @@ import { errorMessage, isPermanentConnectFailure, replyCode, toBrokerError } fro
 import { fullJitterDelay } from './backoff.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import { ConsumerRepair } from './consumer-repair.js';
+import { DelayTiers } from './delay-tiers.js';
 import { ManagedConsumer, type ConsumerHooks } from './managed-consumer.js';
 import { toAssertQueueOptions, toPublishOptions } from './mapping.js';
 import { maskUrl, redactPassword } from './mask-url.js';
@@ -76,6 +78,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
   readonly #opts: ResolvedAmqpOptions;
   readonly #registry = new TopologyRegistry();
   readonly #publisher: ConfirmPublisher;
+  readonly #delays: DelayTiers;
   readonly #consumers = new Map<string, ManagedConsumer>();
   readonly #consumerHooks: ConsumerHooks;
   readonly #tagPrefix = `celeryts.${randomBytes(4).toString('hex')}`;
@@ -116,6 +119,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
     this.#publisher = new ConfirmPublisher(this.#opts.maxBufferedPublishes, {
       channelFailed: (err) => this.#reopenPublishChannel(err),
     });
+    this.#delays = new DelayTiers(this.#opts.delayTierPrefix, this, (ex, key, m) => this.#publisher.publish(ex, key, m.body, toPublishOptions(m)));
     const repair = new ConsumerRepair({
       logger: this.#opts.logger,
       registry: this.#registry,
@@ -334,10 +338,11 @@ export class AmqpBroker extends EventEmitter implements Broker {
 
   // ---- messages --------------------------------------------------------------------------
 
-  /** Publish; resolves on the broker's confirm. Many may be in flight (see ConfirmPublisher). */
-  publish(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void> {
+  /** Publish; resolves on the broker's confirm. Many may be in flight (see ConfirmPublisher). delayMs: see DelayTiers. */
+  publish(exchange: string, routingKey: string, message: OutgoingMessage, options?: PublishOptions): Promise<void> {
     if (this.#state === 'idle') return Promise.reject(this.#notConnectedError());
     if (this.#state === 'closed') return Promise.reject(this.#closedError());
+    if (options?.delayMs !== undefined) return this.#delays.publish(exchange, routingKey, message, options);
     return this.#publisher.publish(exchange, routingKey, message.body, toPublishOptions(message));
   }
 

@@ -3,6 +3,7 @@
  */
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { SocketOptions } from 'amqplib';
+import { DEFAULT_DELAY_TIER_PREFIX } from './delay-tiers.js';
 
 /**
  * The logging the adapter needs: a structural subset of pino's Logger, so the app's logger
@@ -37,6 +38,8 @@ export interface AmqpBrokerOptions {
   connectionName?: string;
   /** Where the adapter logs. Default: warnings and errors to stderr, no debug. */
   logger?: AmqpLogger;
+  /** Name prefix of the delay tiers (see delay-tiers.ts). Default 'celeryts.delay'. */
+  delayTierPrefix?: string;
 }
 
 /** Options with their defaults applied. */
@@ -50,6 +53,7 @@ export interface ResolvedAmqpOptions {
   readonly closeTimeoutMs: number;
   readonly connectionName: string;
   readonly logger: AmqpLogger;
+  readonly delayTierPrefix: string;
 }
 
 /** Warnings and errors to stderr: an adapter must not swallow a crashing consumer silently. */
@@ -75,6 +79,7 @@ export function resolveOptions(options: AmqpBrokerOptions = {}): ResolvedAmqpOpt
     closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
     connectionName: options.connectionName ?? 'celeryts',
     logger: options.logger ?? stderrLogger,
+    delayTierPrefix: options.delayTierPrefix ?? DEFAULT_DELAY_TIER_PREFIX,
   };
 }
 

@@ -59,6 +59,22 @@ export class CandidateList {
     return name;
   }
 
+  /** The first name in order, left in place. */
+  peek(): string | undefined {
+    return this.items[this.head];
+  }
+
+  /** The last name in order. */
+  last(): string | undefined {
+    return this.head < this.items.length ? this.items[this.items.length - 1] : undefined;
+  }
+
+  /** Keep only the first `max` names. */
+  truncate(max: number): void {
+    if (this.size <= max) return;
+    for (const n of this.items.splice(this.head + max)) this.members.delete(n);
+  }
+
   /** Forget everything. */
   clear(): void {
     this.replace([]);

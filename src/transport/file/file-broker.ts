@@ -20,10 +20,13 @@ import type {
   DeliveryHandler,
   ExchangeType,
   OutgoingMessage,
+  PublishOptions,
   QueueOptions,
 } from '../../core/broker.js';
 import { BrokerError } from '../../core/errors.js';
+import { publishDelay } from '../publish-delay.js';
 import { FileConsumer, type ConsumerHost } from './consumer.js';
+import { DelayedMessages } from './delay-mover.js';
 import { Layout, rootFromUrl } from './layout.js';
 import { encodeMessage, type StoredMessage } from './message-codec.js';
 import { LEASE_TOUCH_MS, Liveness, SELF_OWNER, USES_LEASE } from './owner.js';
@@ -46,6 +49,8 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
   private readonly topology: Topology;
   private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
   private readonly consumers = new Map<string, Set<FileConsumer>>();
+  /** Moves delayed messages into ready/ when due (for the queues consumed here, and sweeps). */
+  private readonly delays = new DelayedMessages(this);
   /** Owned queues declared through this instance: deleted on close (exclusive => per connection). */
   private readonly ownedHere = new Set<string>();
   private readonly publishing = new Set<Promise<void>>();
@@ -103,6 +108,7 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
     await this.recovering;
     const all = [...this.consumers.values()].flatMap((s) => [...s]);
     await Promise.all(all.map((c) => c.close()));
+    this.delays.stop();
     await Promise.allSettled([...this.publishing]);
     for (const q of this.ownedHere) await this.deleteQueue(q).catch((e: unknown) => this.reportError(e));
     this.state = 'closed';
@@ -152,10 +158,12 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
    * Publish; resolves once every copy is in place. Persistent messages (deliveryMode 2) routed to
    * a durable queue are fsynced (file, then the ready directory) first; others are not, as in
    * RabbitMQ where a transient message or a non-durable queue is not written to disk.
+   * With delayMs the message waits in the queue's delayed/ directory (not counted by
+   * queueSize, not purged) and becomes ready when due, to the millisecond (delay-mover.ts).
    */
-  publish(exchange: string, routingKey: string, message: OutgoingMessage): Promise<void> {
+  publish(exchange: string, routingKey: string, message: OutgoingMessage, options?: PublishOptions): Promise<void> {
     this.ensureOpen();
-    const p = this.route(exchange, routingKey, { exchange, routingKey, ...message });
+    const p = this.route(exchange, routingKey, { exchange, routingKey, ...message }, options);
     this.publishing.add(p);
     const untrack = (): void => void this.publishing.delete(p);
     p.then(untrack, untrack);
@@ -171,6 +179,7 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
     let set = this.consumers.get(queue);
     if (!set) this.consumers.set(queue, (set = new Set()));
     set.add(consumer);
+    this.delays.attach(queue);
     try {
       await consumer.start();
     } catch (err) {
@@ -200,8 +209,13 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
   /** @internal ConsumerHost: a consumer stopped. */
   forget(consumer: FileConsumer): void {
     const set = this.consumers.get(consumer.queue);
-    set?.delete(consumer);
+    if (set?.delete(consumer)) this.delays.detach(consumer.queue);
     if (set?.size === 0) this.consumers.delete(consumer.queue);
+  }
+
+  /** @internal RecoveryHost: move the due delayed messages of a queue nobody consumes here. */
+  async sweepDelayed(queue: string): Promise<void> {
+    await this.delays.sweep(queue).catch((e: unknown) => this.reportError(e));
   }
 
   /** @internal Emit 'error' if someone listens; never throw from a background path. */
@@ -211,13 +225,18 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
     else process.emitWarning(e);
   }
 
-  private async route(exchange: string, routingKey: string, m: StoredMessage): Promise<void> {
+  private async route(exchange: string, routingKey: string, m: StoredMessage, options?: PublishOptions): Promise<void> {
+    const delayMs = publishDelay(exchange, options);
+    const dueAt = delayMs > 0 ? Date.now() + Math.ceil(delayMs) : undefined;
     const names = await this.topology.route(exchange, routingKey);
     const metas = (await Promise.all(names.map((n) => this.queues.meta(n)))).filter((q): q is QueueMeta => q !== undefined);
     if (metas.length === 0) return; // unroutable: dropped, as AMQP does without `mandatory`
     const durable = m.properties.deliveryMode === 2 && metas.some((q) => q.durable);
-    const placed = await this.queues.enqueue(metas, encodeMessage(m), m.properties.priority, durable);
-    for (const p of placed) this.offer(p.queue, p.name);
+    const placed = await this.queues.enqueue(metas, encodeMessage(m), m.properties.priority, durable, dueAt);
+    for (const p of placed) {
+      if (dueAt === undefined) this.offer(p.queue, p.name);
+      else this.delays.offer(p.queue, p.name);
+    }
   }
 
   private async recover(): Promise<void> {

@@ -3,6 +3,7 @@
  * a staging file, and grouped directory fsyncs.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { link, open, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SELF_OWNER } from './owner.js';
@@ -21,6 +22,15 @@ export function isGone(err: unknown): boolean {
 /** Swallow "not there" errors, rethrow the rest. */
 export function ignoreGone(err: unknown): void {
   if (!isGone(err)) throw err;
+}
+
+/** mkdir of one directory where "already there" is fine; throws ENOENT when its parent is gone. */
+export function makeDirSync(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if (errnoOf(err) !== 'EEXIST') throw err;
+  }
 }
 
 /**

@@ -5,6 +5,8 @@
  * <root>/
  *   queues/<queue>/meta.json                       queue options + owning process
  *   queues/<queue>/ready/<message>                 messages waiting for a consumer
+ *   queues/<queue>/delayed/<due>-<rest>            published with delayMs; renamed into ready/
+ *                                                  when due (see delay-mover.ts)
  *   queues/<queue>/claimed/<owner>-c<n>/<message>  unacked deliveries of one consumer
  *   exchanges/<exchange>/meta.json                 exchange type
  *   exchanges/<exchange>/bindings/<queue>~<key>    one empty file per binding
@@ -47,6 +49,9 @@ export class Layout {
   }
   ready(queue: string): string {
     return path.join(this.queueDir(queue), 'ready');
+  }
+  delayed(queue: string): string {
+    return path.join(this.queueDir(queue), 'delayed');
   }
   claimedRoot(queue: string): string {
     return path.join(this.queueDir(queue), 'claimed');

@@ -12,9 +12,9 @@ import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/pro
 import path from 'node:path';
 import type { QueueOptions } from '../../core/broker.js';
 import { BrokerError } from '../../core/errors.js';
-import { DirSyncer, errnoOf, fsyncDir, ignoreGone, isGone, removeTree, replaceAtomic, stagingPath } from './fs-util.js';
+import { DirSyncer, errnoOf, fsyncDir, ignoreGone, isGone, makeDirSync, removeTree, replaceAtomic, stagingPath } from './fs-util.js';
 import { checkName, type Layout } from './layout.js';
-import { newMessageName, parseMessageName } from './message-name.js';
+import { newDelayedName, newMessageName, parseMessageName } from './message-name.js';
 import { SELF_OWNER, type Liveness } from './owner.js';
 
 /** What meta.json holds: the declared options, and the owning process for owned queues. */
@@ -79,6 +79,7 @@ export class QueueStore {
       const staged = stagingPath(this.layout.tmp);
       await mkdir(path.join(staged, 'ready'), { recursive: true });
       await mkdir(path.join(staged, 'claimed'));
+      await mkdir(path.join(staged, 'delayed'));
       await writeFile(path.join(staged, 'meta.json'), JSON.stringify(meta), { flush: meta.durable });
       try {
         await rename(staged, this.layout.queueDir(name));
@@ -151,10 +152,18 @@ export class QueueStore {
    * Put one message into each target queue. The bytes are written once to a staging file
    * (fsynced when `durable`), then renamed into the only target or hard-linked into several,
    * which makes each copy appear atomically. Targets that vanished meanwhile are skipped.
-   * With `durable`, resolves after the ready directories are fsynced too.
+   * With `durable`, resolves after the target directories are fsynced too. With `dueAt`, the
+   * copies go to delayed/ instead of ready/, named to be moved at that time (delay-mover.ts).
    */
-  async enqueue(targets: readonly QueueMeta[], bytes: Buffer, priority: number | undefined, durable: boolean): Promise<Enqueued[]> {
+  async enqueue(
+    targets: readonly QueueMeta[],
+    bytes: Buffer,
+    priority: number | undefined,
+    durable: boolean,
+    dueAt?: number,
+  ): Promise<Enqueued[]> {
     if (targets.length === 0) return [];
+    const dirOf = (queue: string): string => (dueAt === undefined ? this.layout.ready(queue) : this.layout.delayed(queue));
     const staged = stagingPath(this.layout.tmp);
     // Sync calls on purpose (see consumer.ts): only the fsyncs are worth a threadpool hop.
     if (durable) await writeFile(staged, bytes, { flush: true });
@@ -163,9 +172,17 @@ export class QueueStore {
     const only = targets.length === 1;
     try {
       for (const q of targets) {
-        const name = newMessageName(priority, q.maxPriority);
+        const name = dueAt === undefined ? newMessageName(priority, q.maxPriority) : newDelayedName(dueAt, priority, q.maxPriority);
+        const place = (): void => (only ? renameSync : linkSync)(staged, path.join(dirOf(q.name), name));
         try {
-          (only ? renameSync : linkSync)(staged, path.join(this.layout.ready(q.name), name));
+          try {
+            place();
+          } catch (err) {
+            // A queue declared before delayed/ existed gets it on first use; ENOENT again = gone.
+            if (dueAt === undefined || !isGone(err)) throw err;
+            makeDirSync(dirOf(q.name));
+            place();
+          }
           done.push({ queue: q.name, name });
         } catch (err) {
           ignoreGone(err); // queue deleted after routing
@@ -181,7 +198,7 @@ export class QueueStore {
       }
     }
     if (durable) {
-      const dirs = done.filter((d) => targets.find((q) => q.name === d.queue)?.durable).map((d) => this.layout.ready(d.queue));
+      const dirs = done.filter((d) => targets.find((q) => q.name === d.queue)?.durable).map((d) => dirOf(d.queue));
       await Promise.all(dirs.map((d) => this.dirSyncer.sync(d)));
     }
     return done;

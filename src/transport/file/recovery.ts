@@ -1,11 +1,14 @@
 /**
  * Crash recovery: what a dead process held goes back to where it belongs. Every connected
- * broker runs one pass on connect and then every RECOVERY_MS (one readdir per queue plus one
- * per claimed directory; not per message). Several processes may recover the same dead owner at
- * once: every step is a rename or unlink where ENOENT just means another process did it first.
+ * broker runs one pass on connect and then every RECOVERY_MS (per queue: one readdir, one per
+ * claimed directory and a stat of delayed/; never per message). Several processes may recover
+ * the same dead owner at once: every step is a rename or unlink where ENOENT just means another
+ * process did it first.
  *
  * - claimed/<dead owner>-c<n>/<base>.<g> -> ready/<base>.<g+1>, so the next delivery says
  *   redelivered=true and acks-late work survives kill -9;
+ * - delayed messages that are due move to ready, for queues nobody consumes here (see
+ *   delay-mover.ts: this is the on-connect pass, then a rare one);
  * - owned queues (exclusive / autoDelete / expiring) whose owner is dead and that no live
  *   consumer is attached to are deleted, with their bindings;
  * - staging files and trash left by dead owners are removed.
@@ -29,6 +32,8 @@ export interface RecoveryHost {
   deleteQueue(name: string): Promise<void>;
   /** A message file became ready in `queue`. */
   offer(queue: string, name: string): void;
+  /** Move the due delayed messages of `queue` into ready/ (cheap when nothing changed). */
+  sweepDelayed(queue: string): Promise<void>;
 }
 
 /** One recovery pass over the whole broker directory. */
@@ -48,6 +53,7 @@ export async function recoverDeadOwners(host: RecoveryHost): Promise<void> {
       if (await isDead(dir)) await returnClaims(host, queue, path.join(claimedRoot, dir));
       else liveConsumers++;
     }
+    await host.sweepDelayed(queue);
     if (liveConsumers > 0) continue;
     const meta = await readMeta(path.join(layout.queues, encoded, 'meta.json'));
     if (meta?.owner && !(await liveness.isAlive(meta.owner, alive))) {
