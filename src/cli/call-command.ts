@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { TaskFailedError } from '../core/errors.js';
 import type { SendOptions } from '../core/send-options.js';
+import { prepareTaskSent, publishTaskSent } from '../worker/events/task-sent.js';
 import { addCommonOptions, appFromFlags, reportError, type CommonFlags } from './common.js';
 import { collect, jsonOption, parseTaskArg, seconds } from './parse-args.js';
 
@@ -14,6 +15,7 @@ interface CallFlags extends CommonFlags {
   wait?: boolean;
   timeout?: number;
   app?: string[];
+  sendEvent?: boolean;
 }
 
 /** `celeryts call`: send a task by name (like send_task), optionally wait for its result. */
@@ -28,6 +30,7 @@ export function callCommand(): Command {
     .option('--countdown <seconds>', 'run no earlier than this many seconds from now', seconds)
     .option('--eta <iso>', 'run no earlier than this ISO 8601 time')
     .option('--expires <seconds>', 'discard if not started within this many seconds', seconds)
+    .option('--send-event', "also publish Celery's task-sent event (for celeryts events, celery events, Flower)")
     .option('-w, --wait', 'wait for the result and print it as JSON (exit 1 on failure)')
     .option('-t, --timeout <seconds>', 'with --wait: give up after this long (default: wait forever)', seconds)
     .option('-A, --app <module>', 'load task modules to check the name is registered (repeatable)', collect);
@@ -57,7 +60,9 @@ Examples:
       if (flags.countdown !== undefined) options.countdown = flags.countdown;
       if (flags.eta) options.eta = flags.eta;
       if (flags.expires !== undefined) options.expires = flags.expires;
-      const result = await app.sendTask(name, args, flags.kwargs ?? {}, options);
+      const sent = flags.sendEvent ? prepareTaskSent(name, args, flags.kwargs ?? {}, options, app.config.defaultQueue) : undefined;
+      const result = await app.sendTask(name, args, flags.kwargs ?? {}, sent?.options ?? options);
+      if (sent) await publishTaskSent(await app.broker(), sent, app.log);
       process.stdout.write(`${result.id}\n`);
       if (flags.wait) {
         try {

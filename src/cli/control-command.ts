@@ -6,7 +6,9 @@ type Flags = Parameters<typeof runBroadcast>[2] & { terminate?: boolean; signal?
 
 /** `celeryts control <command>`: act on running workers. */
 export function controlCommand(): Command {
-  const control = new Command('control').description('Tell running workers to do something: rate_limit, revoke, shutdown, ping');
+  const control = new Command('control').description(
+    'Tell running workers to do something: rate_limit, revoke, terminate, enable_events, disable_events, shutdown, ping',
+  );
   const sub = (name: string, description: string) => addBroadcastOptions(new Command(name).description(description));
   const run = (method: string, args: Record<string, unknown>, flags: Flags, reply = true) =>
     runBroadcast(method, args, flags, reply).then(
@@ -28,6 +30,13 @@ export function controlCommand(): Command {
   control.addCommand(
     sub('shutdown', 'Warm-shut down workers').action((flags: Flags) => run('shutdown', {}, flags, false)),
   );
+  control.addCommand(
+    sub('terminate', 'Stop running tasks by id (revoke with terminate)')
+      .argument('<ids...>', 'task ids')
+      .action((ids: string[], flags: Flags) => run('terminate', { task_id: ids, signal: 'SIGTERM' }, flags)),
+  );
+  control.addCommand(sub('enable_events', 'Make workers send task events (as -E)').action((flags: Flags) => run('enable_events', {}, flags)));
+  control.addCommand(sub('disable_events', 'Make workers stop sending task events').action((flags: Flags) => run('disable_events', {}, flags)));
   control.addCommand(sub('ping', 'Ping workers').action((flags: Flags) => run('ping', {}, flags)));
   control.addHelpText(
     'after',

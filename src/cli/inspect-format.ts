@@ -1,15 +1,22 @@
+import { safeRepr } from '../worker/events/repr.js';
+
 /** Print control replies the way `celery inspect` does, one block per node. */
 export function formatReplies(method: string, replies: Record<string, unknown>): string {
   const nodes = Object.keys(replies).sort();
   const out: string[] = [];
   for (const node of nodes) {
     const answer = replies[node];
-    const failed = answer !== null && typeof answer === 'object' && !Array.isArray(answer) && 'error' in answer;
+    const failed = isObject(answer) && 'error' in answer && !('ok' in answer);
     out.push(`->  ${node}: ${failed ? 'ERROR' : 'OK'}`);
-    out.push(formatAnswer(method, answer));
+    out.push(indent(pretty(answer), 4));
   }
   out.push('', `${nodes.length} node${nodes.length === 1 ? '' : 's'} online.`);
+  void method;
   return out.join('\n');
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 function indent(text: string, n: number): string {
@@ -19,17 +26,23 @@ function indent(text: string, n: number): string {
     .join('\n');
 }
 
-function formatAnswer(method: string, answer: unknown): string {
-  if (answer !== null && typeof answer === 'object' && !Array.isArray(answer)) {
-    const a = answer as Record<string, unknown>;
-    if (Object.keys(a).length === 1 && typeof a['ok'] === 'string') return indent(a['ok'], 8);
-    if (Object.keys(a).length === 1 && typeof a['error'] === 'string') return indent(a['error'], 8);
+/** Objects with their keys sorted, at every depth (Python's json.dumps(sort_keys=True)). */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (!isObject(v)) return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
+}
+
+/**
+ * Celery's CLI `pretty()`: lists as `* item` lines (dicts as Python reprs), {ok}/{error} as
+ * their text, other objects as sorted JSON indented by 4.
+ */
+function pretty(n: unknown): string {
+  if (Array.isArray(n)) return n.length ? n.map((x) => `* ${typeof x === 'string' ? x : safeRepr(x, Infinity)}`).join('\n') : '- empty -';
+  if (isObject(n)) {
+    if ('ok' in n) return indent(pretty(n['ok']), 4);
+    if ('error' in n) return indent(pretty(n['error']), 4);
+    return JSON.stringify(sortKeys(n), null, 4);
   }
-  if (Array.isArray(answer)) {
-    if (answer.length === 0) return '    - empty -';
-    if (answer.every((x) => typeof x === 'string')) return answer.map((x) => `    * ${x}`).join('\n');
-    return answer.map((x) => indent(`* ${JSON.stringify(x)}`, 4)).join('\n');
-  }
-  void method;
-  return indent(JSON.stringify(answer, null, 4), 4);
+  return typeof n === 'string' ? n : safeRepr(n, Infinity);
 }

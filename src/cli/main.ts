@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { callCommand } from './call-command.js';
 import { controlCommand } from './control-command.js';
+import { eventsCommand } from './events-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { workerCommand } from './worker-command.js';
 
@@ -14,13 +15,15 @@ export function program(): Command {
     .addCommand(callCommand())
     .addCommand(inspectCommand())
     .addCommand(controlCommand())
+    .addCommand(eventsCommand())
     .addHelpText(
       'after',
       `
 Examples:
   $ celeryts worker                          # start a worker (tasks from celeryts.config.ts)
   $ celeryts call proj.tasks.add 2 3 --wait  # prints 5
-  $ celeryts inspect registered              # what running workers can run`,
+  $ celeryts inspect registered              # what running workers can run
+  $ celeryts events                          # watch workers started with -E`,
     );
 }
 

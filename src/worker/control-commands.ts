@@ -23,7 +23,7 @@ function taskInfo(task: Task<any, any>, items: string[]): string {
 }
 
 /** The broker as Celery's stats report it (kombu's Connection.info()): never the password. */
-function brokerInfo(broker: Broker): Record<string, unknown> {
+function brokerInfo(broker: Broker, heartbeatSeconds = 30): Record<string, unknown> {
   let url: URL | undefined;
   try {
     url = new URL(broker.displayUrl);
@@ -34,7 +34,7 @@ function brokerInfo(broker: Broker): Record<string, unknown> {
     return { hostname: null, userid: null, virtual_host: '/', port: null, transport: broker.transport, transport_options: url ? { data_folder: decodeURIComponent(url.pathname) } : {} };
   }
   const ssl = url.protocol === 'amqps:';
-  const heartbeat = Number(url.searchParams.get('heartbeat') ?? 30);
+  const heartbeat = Number(url.searchParams.get('heartbeat') ?? heartbeatSeconds);
   return {
     hostname: url.hostname || 'localhost',
     userid: decodeURIComponent(url.username) || 'guest',
@@ -57,6 +57,21 @@ function brokerInfo(broker: Broker): Record<string, unknown> {
 export function createControlCommands(worker: Worker): Record<string, ControlCommand> {
   const node = worker.nodeName;
   const ids = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
+  const revoke: ControlCommand = (args) => {
+    const list = ids(args['task_id']);
+    for (const id of list) worker.revoked.add(id);
+    if (args['terminate'] === true) {
+      const terminated: string[] = [];
+      for (const job of worker.active) {
+        if (!list.includes(job.msg.id)) continue;
+        terminated.push(job.msg.id);
+        job.terminate?.({ state: 'REVOKED' });
+      }
+      return { ok: terminated.length ? `terminate: ${terminated.join(', ')}` : 'terminate: tasks unknown' };
+    }
+    worker.app.log.info({ taskIds: list }, `Tasks flagged as revoked: ${list.join(', ')}`);
+    return { ok: `tasks ${list.join(', ')} flagged as revoked` };
+  };
   return {
     ping: () => ({ ok: 'pong' }),
     registered: (args) => {
@@ -84,7 +99,7 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
           'put-guarded-by-semaphore': false,
           timeouts: [worker.app.config.taskSoftTimeLimit ?? 0, worker.app.config.taskTimeLimit ?? 0],
         },
-        broker: brokerInfo(broker),
+        broker: brokerInfo(broker, worker.app.config.brokerHeartbeat),
         prefetch_count: worker.prefetchCount,
         rusage: WorkerStats.rusage(),
         rejected: { ...worker.stats.rejected },
@@ -109,21 +124,9 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
       task.rateLimit = limit === null ? null : String(limit);
       return { ok: limit ? 'new rate limit set successfully' : 'rate limit disabled successfully' };
     },
-    revoke: (args) => {
-      const list = ids(args['task_id']);
-      for (const id of list) worker.revoked.add(id);
-      if (args['terminate'] === true) {
-        const terminated: string[] = [];
-        for (const job of worker.active) {
-          if (!list.includes(job.msg.id)) continue;
-          terminated.push(job.msg.id);
-          job.terminate?.({ state: 'REVOKED' });
-        }
-        return { ok: terminated.length ? `terminate: ${terminated.join(', ')}` : 'terminate: tasks unknown' };
-      }
-      worker.app.log.info({ taskIds: list }, `Tasks flagged as revoked: ${list.join(', ')}`);
-      return { ok: `tasks ${list.join(', ')} flagged as revoked` };
-    },
+    revoke,
+    // Celery's `control terminate <signal> <id>...`: revoke and stop the running ones.
+    terminate: (args) => revoke({ ...args, terminate: true }),
     // Events (Celery's enable_events / disable_events / heartbeat); Flower sends these.
     enable_events: async () => {
       const running = await workerEventsOf(worker);

@@ -12,7 +12,7 @@ import type { Worker } from '../worker.js';
 import type { WorkerEventMap } from '../worker-events.js';
 import { EventDispatcher } from './dispatcher.js';
 import { Heart } from './heart.js';
-import { taskEventListeners, type TaskEventListeners } from './task-events.js';
+import { taskEventListeners } from './task-events.js';
 
 /** What events need from a worker. */
 export type EventSource = Pick<Worker, 'nodeName' | 'active' | 'stats' | 'on' | 'off'>;
@@ -41,7 +41,7 @@ export class WorkerEvents {
   ) {
     this.dispatcher = new EventDispatcher(broker, { hostname: source.nodeName, log: options.log });
     this.heart = new Heart(this.dispatcher, { active: () => source.active.size, processed: () => source.stats.processed }, options.freq ?? 2.0);
-    this.#listeners = Object.entries(taskEventListeners(this.dispatcher) satisfies TaskEventListeners) as [keyof WorkerEventMap, Listener][];
+    this.#listeners = Object.entries(taskEventListeners(this.dispatcher)) as [keyof WorkerEventMap, Listener][];
     this.taskEvents = options.taskEvents ?? true;
   }
 
