@@ -5,7 +5,9 @@ import { UnavailableAsyncResult } from './async-result.js';
 /** No result backend: nothing is stored; waiting fails at once with a clear error. */
 export class NoneBackend implements ResultBackend {
   readonly name = 'none';
-  async markState(): Promise<void> {}
+  markState(): undefined {
+    return undefined;
+  }
   async replyTo(): Promise<string | undefined> {
     return undefined;
   }

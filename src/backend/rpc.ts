@@ -33,11 +33,16 @@ export class RpcBackend implements ResultBackend {
     private readonly log: Logger,
   ) {}
 
-  async markState(target: ResultTarget, state: string, result: unknown, traceback: string | null = null): Promise<void> {
-    if (!target.replyTo) return;
-    const msg = encodeResult({ task_id: target.id, status: state, result, traceback, children: [] });
-    msg.properties.correlationId = target.correlationId ?? target.id;
-    await this.broker.publish('', target.replyTo, msg);
+  markState(target: ResultTarget, state: string, result: unknown, traceback: string | null = null): Promise<void> | undefined {
+    if (!target.replyTo) return undefined; // nobody to tell (the caller ignores results)
+    try {
+      const msg = encodeResult({ task_id: target.id, status: state, result, traceback, children: [] });
+      msg.properties.correlationId = target.correlationId ?? target.id;
+      return this.broker.publish('', target.replyTo, msg);
+    } catch (err) {
+      // A result JSON cannot encode (a BigInt, a cycle): the port's contract is a rejection.
+      return Promise.reject(err);
+    }
   }
 
   async replyTo(): Promise<string> {

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { ConfigError } from '../core/errors.js';
 import { ensureTsx } from '../loader/tsx.js';
+import { importTsConfig } from './ts-config.js';
 import { defaults, validateUserConfig, type Config, type UserConfig } from './schema.js';
 
 /** Where the search starts and what overrides the file. */
@@ -22,8 +23,12 @@ export interface LoadConfigOptions {
 }
 
 const importLoader: Loader = async (filepath) => {
-  if (/\.[cm]?ts$/.test(filepath)) await ensureTsx();
-  const mod = (await import(pathToFileURL(filepath).href)) as { default?: unknown };
+  let mod: { default?: unknown } | undefined;
+  if (/\.[cm]?ts$/.test(filepath)) {
+    mod = await importTsConfig(filepath); // without tsx's loader thread when it can (ts-config.ts)
+    if (!mod) await ensureTsx();
+  }
+  mod ??= (await import(pathToFileURL(filepath).href)) as { default?: unknown };
   // A CommonJS config compiled by tsx arrives as { default: { default: config } }.
   const value: unknown = mod.default ?? mod;
   if (value !== null && typeof value === 'object' && 'default' in value && Object.keys(value).length === 1) {

@@ -16,8 +16,13 @@ export interface ResultTarget {
 export interface ResultBackend {
   /** 'rpc' or 'none'. */
   readonly name: string;
-  /** Worker side: report a state (STARTED, RETRY, SUCCESS, FAILURE, REVOKED) to whoever waits. */
-  markState(target: ResultTarget, state: string, result: unknown, traceback?: string | null): Promise<void>;
+  /**
+   * Worker side: report a state (STARTED, RETRY, SUCCESS, FAILURE, REVOKED) to whoever waits.
+   * Resolves once sent; returns undefined when there is nothing to send (rpc: no reply_to;
+   * none), so the worker's hot path need not wait a microtask for nothing. Never throws: a
+   * failure is a rejection.
+   */
+  markState(target: ResultTarget, state: string, result: unknown, traceback?: string | null): Promise<void> | undefined;
   /** Client side: the reply_to for outgoing tasks, or undefined if this backend collects nothing. */
   replyTo(): Promise<string | undefined>;
   /** Client side: a handle on a task this client just sent. */

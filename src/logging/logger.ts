@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
+import { batchedSink } from './batched-sink.js';
 
 export type { Logger };
 
@@ -28,7 +29,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const pinoPretty = require('pino-pretty') as (o: object) => NodeJS.WritableStream;
     return pino(base, pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, destination: 1, sync: true }));
   }
-  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: false }));
+  // At debug and trace each line is written before the code after it runs, so the log of a
+  // worker killed with SIGKILL is complete (which tasks had started and been acked); buffered
+  // writes are faster but lose their tail in a crash. Above that, lines go out in batches
+  // every few milliseconds (see batched-sink.ts for why not sonic-boom's asynchronous mode).
+  const sync = base.level === 'debug' || base.level === 'trace';
+  return pino(base, options.destination ?? (sync ? pino.destination({ dest: 1, sync }) : batchedSink(1)));
 }
 
 /** A logger that drops everything (library use without logging). */

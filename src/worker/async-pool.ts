@@ -1,17 +1,29 @@
 import { Deque } from '../util/deque.js';
+import { isThenable, type MaybePromise } from '../util/maybe-promise.js';
 
 /**
  * The async pool: at most `concurrency` jobs run at once on the event loop; the rest wait in
  * FIFO order (they are the worker's reserved, prefetched requests).
+ *
+ * `run` may finish synchronously (a plain task does: see executeJob); its slot is then free
+ * at once and the next waiting job starts in the same loop, not in a microtask per job and
+ * not by recursion, so a long queue of synchronous jobs cannot grow the stack.
  */
 export class AsyncPool<T> {
   #active = 0;
   readonly #waiting = new Deque<T>();
   #idle: (() => void)[] = [];
+  /** One function for every asynchronous job's end, not a closure per job. */
+  readonly #done = (): void => {
+    this.#active--;
+    const next = this.#waiting.shift();
+    if (next !== undefined) this.#start(next);
+    else this.#checkIdle();
+  };
 
   constructor(
     public concurrency: number,
-    private readonly run: (item: T) => Promise<void>,
+    private readonly run: (item: T) => MaybePromise<void>,
   ) {}
 
   /** Jobs running now. */
@@ -34,16 +46,27 @@ export class AsyncPool<T> {
     else this.#waiting.push(item);
   }
 
-  #start(item: T): void {
-    this.#active++;
-    this.run(item)
-      .catch(() => undefined) // run() reports its own errors; a job never stops the pool
-      .finally(() => {
-        this.#active--;
-        const next = this.#waiting.shift();
-        if (next !== undefined) this.#start(next);
-        else if (this.#active === 0) for (const w of this.#idle.splice(0)) w();
-      });
+  #start(first: T): void {
+    for (let item: T | undefined = first; item !== undefined; item = this.#waiting.shift()) {
+      this.#active++;
+      let running: MaybePromise<void>;
+      try {
+        running = this.run(item);
+      } catch {
+        running = undefined; // run() reports its own errors; a job never stops the pool
+      }
+      if (isThenable(running)) {
+        running.then(this.#done, this.#done);
+        return;
+      }
+      this.#active--;
+      // A slot is free again: the loop hands it to the oldest waiting job, if any.
+    }
+    this.#checkIdle();
+  }
+
+  #checkIdle(): void {
+    if (this.#active === 0 && this.#waiting.length === 0) for (const w of this.#idle.splice(0)) w();
   }
 
   /** Take back every waiting job (shutdown hands them back to the broker). */

@@ -23,6 +23,7 @@ import { ackJob, rejectJob, type Job } from './job.js';
 import type { Outcome } from './outcome.js';
 import type { TaskRunner } from './runner.js';
 import type { WorkerEventMap } from './worker-events.js';
+import { andThen, isThenable, type MaybePromise } from '../util/maybe-promise.js';
 
 /** What the executor needs from the worker. */
 export interface ExecutorContext {
@@ -39,79 +40,168 @@ export interface ExecutorContext {
   emit<E extends keyof WorkerEventMap>(event: E, ...args: WorkerEventMap[E]): void;
 }
 
+/**
+ * The request a task body sees (`self.request`), read from its job. A class rather than a
+ * literal so that `signal` can be a getter at no cost: the AbortController is made only for a
+ * body that looks at its signal (a getter in an object literal costs a closure and a slow
+ * object shape per task). Being on the prototype, `signal` is not copied by `{ ...request }`.
+ */
+class JobRequest implements Request {
+  readonly id: string;
+  readonly task: string;
+  readonly args: unknown[];
+  readonly kwargs: Record<string, unknown>;
+  readonly retries: number;
+  readonly eta: string | null;
+  readonly expires: string | null;
+  readonly rootId: string | null;
+  readonly parentId: string | null;
+  readonly group: string | null;
+  readonly groupIndex: number | null;
+  readonly replyTo: string | null;
+  readonly correlationId: string | null;
+  readonly timelimit: [number | null, number | null];
+  readonly hostname: string;
+  readonly deliveryInfo: Request['deliveryInfo'];
+  readonly callbacks: Request['callbacks'];
+  readonly errbacks: Request['errbacks'];
+  readonly chain: Request['chain'];
+  readonly ignoreResult: boolean;
+  readonly #job: Job;
+
+  constructor(job: Job, hostname: string) {
+    const m = job.msg;
+    this.id = m.id;
+    this.task = m.task;
+    this.args = m.args;
+    this.kwargs = m.kwargs;
+    this.retries = m.retries;
+    this.eta = m.eta;
+    this.expires = m.expires;
+    this.rootId = m.rootId;
+    this.parentId = m.parentId;
+    this.group = m.group;
+    this.groupIndex = m.groupIndex;
+    this.replyTo = m.replyTo;
+    this.correlationId = m.correlationId;
+    this.timelimit = m.timelimit;
+    this.hostname = hostname;
+    this.deliveryInfo = { exchange: job.delivery.exchange, routingKey: job.delivery.routingKey, redelivered: job.delivery.redelivered, priority: m.priority };
+    this.callbacks = m.embed.callbacks;
+    this.errbacks = m.embed.errbacks;
+    this.chain = m.embed.chain;
+    this.ignoreResult = job.ignoreResult;
+    this.#job = job;
+  }
+
+  get signal(): AbortSignal {
+    return this.#job.controller.signal;
+  }
+}
+
 /** Build the request the task body sees. */
 export function buildRequest(job: Job, hostname: string): Request {
-  const m = job.msg;
-  return {
-    id: m.id,
-    task: m.task,
-    args: m.args,
-    kwargs: m.kwargs,
-    retries: m.retries,
-    eta: m.eta,
-    expires: m.expires,
-    rootId: m.rootId,
-    parentId: m.parentId,
-    group: m.group,
-    groupIndex: m.groupIndex,
-    replyTo: m.replyTo,
-    correlationId: m.correlationId,
-    timelimit: m.timelimit,
-    hostname,
-    deliveryInfo: { exchange: job.delivery.exchange, routingKey: job.delivery.routingKey, redelivered: job.delivery.redelivered, priority: m.priority },
-    callbacks: m.embed.callbacks,
-    errbacks: m.embed.errbacks,
-    chain: m.embed.chain,
-    ignoreResult: job.ignoreResult,
-    signal: job.controller.signal,
-  };
+  return new JobRequest(job, hostname);
 }
 
 const details = (err: unknown): ExceptionDetails => ({ traceback: (err as Error)?.stack ?? String(err) });
 
-/** Effective [hard, soft] limits: the message header wins, then the task, then the worker. */
-function limitsOf(job: Job, ctx: ExecutorContext): [number | null, number | null] {
+/**
+ * Run the body through the runner with soft/hard limit timers (one per running job, bounded by
+ * concurrency). Synchronous when the runner is (no timers were set, or they are cleared at once).
+ */
+function runWithLimits(job: Job, request: Request, ctx: ExecutorContext): MaybePromise<Outcome> {
   const [hard, soft] = job.msg.timelimit;
-  return [hard ?? job.task.timeLimit ?? ctx.timeLimit ?? null, soft ?? job.task.softTimeLimit ?? ctx.softTimeLimit ?? null];
-}
-
-/** Run the body through the runner with soft/hard limit timers (one per running job, bounded by concurrency). */
-async function runWithLimits(job: Job, request: Request, ctx: ExecutorContext): Promise<Outcome> {
-  const [hard, soft] = limitsOf(job, ctx);
-  const timers: NodeJS.Timeout[] = [];
-  if (soft) timers.push(setTimeout(() => ctx.runner.soft(job, soft), soft * 1000));
-  if (hard) timers.push(setTimeout(() => ctx.runner.kill(job, { state: 'FAILURE', error: new TimeLimitExceeded(hard) }), hard * 1000));
+  const hardS = hard ?? job.task.timeLimit ?? ctx.timeLimit ?? null;
+  const softS = soft ?? job.task.softTimeLimit ?? ctx.softTimeLimit ?? null;
+  const softTimer = softS ? setTimeout(() => ctx.runner.soft(job, softS), softS * 1000) : undefined;
+  const hardTimer = hardS ? setTimeout(() => ctx.runner.kill(job, { state: 'FAILURE', error: new TimeLimitExceeded(hardS) }), hardS * 1000) : undefined;
   job.terminate = (outcome) => ctx.runner.kill(job, outcome);
+  let outcome: MaybePromise<Outcome>;
   try {
-    return await ctx.runner.run(job, request);
-  } finally {
-    for (const t of timers) clearTimeout(t);
-    job.terminate = undefined;
+    outcome = ctx.runner.run(job, request);
+  } catch (err) {
+    endLimits(job, softTimer, hardTimer);
+    throw err;
   }
+  if (!isThenable(outcome)) {
+    endLimits(job, softTimer, hardTimer);
+    return outcome;
+  }
+  return Promise.resolve(outcome).finally(() => endLimits(job, softTimer, hardTimer));
 }
 
-/** Run a job to completion. Never throws: failures become FAILURE results. */
-export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> {
+function endLimits(job: Job, softTimer: NodeJS.Timeout | undefined, hardTimer: NodeJS.Timeout | undefined): void {
+  if (softTimer) clearTimeout(softTimer);
+  if (hardTimer) clearTimeout(hardTimer);
+  job.terminate = undefined;
+}
+
+/** Send a state to the caller unless results are ignored; logs (never throws) when it cannot. */
+function report(job: Job, ctx: ExecutorContext, state: string, result: unknown, tb: string | null = null): MaybePromise<void> {
+  if (job.ignoreResult) return;
+  const { msg } = job;
+  let sent: MaybePromise<void>;
+  try {
+    sent = ctx.backend.markState({ id: msg.id, replyTo: msg.replyTo, correlationId: msg.correlationId }, state, result, tb);
+  } catch (err) {
+    return reportFailed(ctx, job, err);
+  }
+  if (isThenable(sent)) return Promise.resolve(sent).catch((err: unknown) => reportFailed(ctx, job, err));
+}
+
+function reportFailed(ctx: ExecutorContext, job: Job, err: unknown): void {
+  ctx.log.error({ err, taskId: job.msg.id }, 'could not send result');
+}
+
+/**
+ * Run a job to completion. Never throws: failures become FAILURE results. Synchronous from the
+ * ack to the late ack while every step is (a plain body, default handlers, nothing to send),
+ * else a promise from the first step that is not: see util/maybe-promise.ts.
+ */
+export function executeJob(job: Job, ctx: ExecutorContext): MaybePromise<void> {
   const { task, msg } = job;
   const { log } = ctx;
-  const target = { id: msg.id, replyTo: msg.replyTo, correlationId: msg.correlationId };
   job.startedAt = performance.now();
   job.timeStart = Date.now() / 1000;
+  // Written before the early ack goes out: after a crash, a debug log names every task that was
+  // acked and started, which with early acks are the only ones that can be lost.
+  if (log.isLevelEnabled('debug')) log.debug({ taskId: msg.id, task: msg.task, acksLate: job.acksLate }, `Task ${msg.task}[${msg.id}] started`);
   if (!job.acksLate) ackJob(job);
-  const report = (state: string, result: unknown, tb: string | null = null) =>
-    job.ignoreResult ? Promise.resolve() : ctx.backend.markState(target, state, result, tb).catch((err) => log.error({ err, taskId: msg.id }, 'could not send result'));
-  const label = `${msg.task}[${msg.id}]`;
 
   ctx.emit('task-started', job);
-  if (task.trackStarted) await report(States.STARTED, { pid: process.pid, hostname: ctx.hostname });
+  if (task.trackStarted) return andThen(report(job, ctx, States.STARTED, { pid: process.pid, hostname: ctx.hostname }), () => runJob(job, ctx));
+  return runJob(job, ctx);
+}
 
-  let outcome = await runWithLimits(job, buildRequest(job, ctx.hostname), ctx);
-  const runtimeMs = performance.now() - job.startedAt;
+function runJob(job: Job, ctx: ExecutorContext): MaybePromise<void> {
+  const outcome = runWithLimits(job, buildRequest(job, ctx.hostname), ctx);
+  return isThenable(outcome) ? Promise.resolve(outcome).then((o) => afterBody(job, ctx, o)) : afterBody(job, ctx, outcome);
+}
 
+/** The common case stays synchronous; every other outcome takes the async path. */
+function afterBody(job: Job, ctx: ExecutorContext, outcome: Outcome): MaybePromise<void> {
+  const runtimeMs = performance.now() - job.startedAt!;
+  if (outcome.state !== 'SUCCESS') return afterOtherOutcome(job, ctx, outcome);
+  const { msg } = job;
+  const retval = outcome.retval;
+  return andThen(report(job, ctx, States.SUCCESS, retval), () => {
+    ctx.emit('task-succeeded', job, retval, runtimeMs);
+    ctx.log.info({ taskId: msg.id, task: msg.task, runtime: runtimeMs / 1000 }, `Task ${msg.task}[${msg.id}] succeeded in ${(runtimeMs / 1000).toFixed(4)}s`);
+    return finishJob(job, ctx, outcome, retval, null);
+  });
+}
+
+/** RETRY, FAILURE, LOST, REVOKED: report, emit and log each as Celery does. */
+async function afterOtherOutcome(job: Job, ctx: ExecutorContext, outcome: Exclude<Outcome, { state: 'SUCCESS' }>): Promise<void> {
+  const { task, msg } = job;
+  const { log } = ctx;
+  const label = `${msg.task}[${msg.id}]`;
   if (outcome.state === 'LOST' && job.acksLate && task.rejectOnWorkerLost) {
     // Celery's task_reject_on_worker_lost: give the message back instead of failing it.
     log.warn({ taskId: msg.id, task: msg.task }, `Task ${label} lost its worker thread; requeued (rejectOnWorkerLost)`);
     rejectJob(job, true);
+    await ctx.runner.finish(job, outcome, null, null); // lets the runner release the dead thread's slot
     ctx.emit('task-finished', job, 'REJECTED');
     return;
   }
@@ -120,7 +210,7 @@ export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> 
     const exc = retry.options.exc ?? retry;
     try {
       const when = await republish(job, ctx, retry);
-      await report(States.RETRY, serializeError(exc), details(exc).traceback);
+      await report(job, ctx, States.RETRY, serializeError(exc), details(exc).traceback);
       ctx.emit('task-retried', job, exc, details(exc).traceback);
       log.info({ taskId: msg.id, task: msg.task, retries: msg.retries + 1 }, `Task ${label} retry: Retry ${when}: ${(exc as Error)?.message ?? String(exc)}`);
     } catch (err) {
@@ -130,18 +220,12 @@ export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> 
   let retval: unknown = null;
   let einfo: ExceptionDetails | null = null;
   switch (outcome.state) {
-    case 'SUCCESS':
-      retval = outcome.retval;
-      await report(States.SUCCESS, retval);
-      ctx.emit('task-succeeded', job, retval, runtimeMs);
-      log.info({ taskId: msg.id, task: msg.task, runtime: runtimeMs / 1000 }, `Task ${label} succeeded in ${(runtimeMs / 1000).toFixed(4)}s`);
-      break;
     case 'RETRY':
       retval = outcome.retry.options.exc ?? outcome.retry;
       einfo = details(retval);
       break;
     case 'REVOKED':
-      await report(States.REVOKED, { exc_type: 'TaskRevokedError', exc_message: ['terminated'], exc_module: 'celery.exceptions' });
+      await report(job, ctx, States.REVOKED, { exc_type: 'TaskRevokedError', exc_message: ['terminated'], exc_module: 'celery.exceptions' });
       ctx.emit('task-revoked', msg, 'revoked', true);
       log.warn({ taskId: msg.id, task: msg.task }, `Task ${label} terminated (revoked)`);
       break;
@@ -150,18 +234,27 @@ export async function executeJob(job: Job, ctx: ExecutorContext): Promise<void> 
       retval = outcome.state === 'LOST' ? new WorkerLostError(String((outcome.error as Error)?.message ?? outcome.error)) : outcome.error;
       einfo = details(retval);
       const info = serializeError(retval);
-      await report(States.FAILURE, info, einfo.traceback);
+      await report(job, ctx, States.FAILURE, info, einfo.traceback);
       ctx.emit('task-failed', job, retval, einfo.traceback);
       log.error({ taskId: msg.id, task: msg.task, err: retval }, `Task ${label} raised unexpected: ${info.exc_type}(${info.exc_message.map(String).join(', ')})`);
       break;
     }
   }
-  if (outcome.state !== 'REVOKED') await ctx.runner.finish(job, outcome, retval, einfo);
-  if (outcome.state === 'SUCCESS') await sendFollowUps(job, ctx, retval);
-  else if (outcome.state === 'FAILURE' || outcome.state === 'LOST') await sendErrbacks(job, ctx);
-  // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the outcome.
-  ackJob(job);
-  ctx.emit('task-finished', job, outcome.state === 'LOST' ? 'FAILURE' : outcome.state);
+  await finishJob(job, ctx, outcome, retval, einfo);
+}
+
+/** Handlers, then callbacks (success) or errbacks (failure), then the late ack. */
+function finishJob(job: Job, ctx: ExecutorContext, outcome: Outcome, retval: unknown, einfo: ExceptionDetails | null): MaybePromise<void> {
+  const handlers = outcome.state !== 'REVOKED' ? ctx.runner.finish(job, outcome, retval, einfo) : undefined;
+  return andThen(handlers, () => {
+    const sends =
+      outcome.state === 'SUCCESS' ? sendFollowUps(job, ctx, retval) : outcome.state === 'FAILURE' || outcome.state === 'LOST' ? sendErrbacks(job, ctx) : undefined;
+    return andThen(sends, () => {
+      // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the outcome.
+      ackJob(job);
+      ctx.emit('task-finished', job, outcome.state === 'LOST' ? 'FAILURE' : outcome.state);
+    });
+  });
 }
 
 /** Send the same task id again with retries + 1, keeping its reply queue, callbacks and chain. */
@@ -207,18 +300,21 @@ function send(ctx: ExecutorContext, job: Job, sig: SignatureJSON, args: unknown[
 }
 
 /** link callbacks get the result; the chain's next step (last element) gets it and the rest of the chain. */
-async function sendFollowUps(job: Job, ctx: ExecutorContext, retval: unknown): Promise<void> {
+function sendFollowUps(job: Job, ctx: ExecutorContext, retval: unknown): MaybePromise<void> {
   const { callbacks, chain } = job.msg.embed;
+  if (!callbacks?.length && !chain?.length) return;
   const sends: Promise<unknown>[] = (callbacks ?? []).map((sig) => send(ctx, job, sig, [retval], {}));
   if (chain && chain.length) {
     const next = chain[chain.length - 1]!;
     const rest = chain.slice(0, -1);
     sends.push(send(ctx, job, next, [retval], rest.length ? { chain: rest } : {}));
   }
-  await Promise.all(sends);
+  return Promise.all(sends).then(() => undefined);
 }
 
 /** link_error callbacks are called with the failed task's id, as Celery does for remote errbacks. */
-async function sendErrbacks(job: Job, ctx: ExecutorContext): Promise<void> {
-  await Promise.all((job.msg.embed.errbacks ?? []).map((sig) => send(ctx, job, sig, [job.msg.id], {})));
+function sendErrbacks(job: Job, ctx: ExecutorContext): MaybePromise<void> {
+  const errbacks = job.msg.embed.errbacks;
+  if (!errbacks?.length) return;
+  return Promise.all(errbacks.map((sig) => send(ctx, job, sig, [job.msg.id], {}))).then(() => undefined);
 }

@@ -4,24 +4,34 @@ import type { Task } from '../core/task.js';
 import type { Outcome } from './outcome.js';
 
 /** One task message the worker accepted: reserved, then running, then done. */
-export interface Job {
-  task: Task<any, any>;
-  msg: TaskMessage;
-  delivery: Delivery;
-  /** Ack after running (task option, else worker default). */
-  acksLate: boolean;
-  /** Send no result (header, task option, else worker default). */
-  ignoreResult: boolean;
+export class Job {
   /** performance.now() when it started, once it has. */
-  startedAt: number | undefined;
+  startedAt: number | undefined = undefined;
   /** Wall-clock start (seconds), for inspect active. */
-  timeStart: number | undefined;
-  /** Aborted on revoke --terminate, time limits and cold shutdown. */
-  controller: AbortController;
+  timeStart: number | undefined = undefined;
   /** Settled: acked or rejected. */
-  settled: boolean;
+  settled = false;
   /** Set while running: stop the body now with this outcome (revoke --terminate). */
-  terminate?: ((outcome: Outcome) => void) | undefined;
+  terminate: ((outcome: Outcome) => void) | undefined = undefined;
+  #controller: AbortController | undefined;
+
+  constructor(
+    readonly task: Task<any, any>,
+    readonly msg: TaskMessage,
+    readonly delivery: Delivery,
+    /** Ack after running (task option, else worker default). */
+    readonly acksLate: boolean,
+    /** Send no result (header, task option, else worker default). */
+    readonly ignoreResult: boolean,
+  ) {}
+
+  /**
+   * Aborted on revoke --terminate, time limits and cold shutdown. Made on first use: most
+   * tasks never look at their signal, and an AbortController per message is not free.
+   */
+  get controller(): AbortController {
+    return (this.#controller ??= new AbortController());
+  }
 }
 
 /** Ack a job's message once. */

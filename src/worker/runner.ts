@@ -1,6 +1,7 @@
 import type { Request } from '../core/request.js';
 import type { ExceptionDetails } from '../core/task.js';
 import type { Job } from './job.js';
+import type { MaybePromise } from '../util/maybe-promise.js';
 import type { Outcome } from './outcome.js';
 
 /**
@@ -12,10 +13,10 @@ export interface TaskRunner {
   readonly kind: string;
   /** Start the runner (threads load the task modules). */
   start(): Promise<void>;
-  /** Run beforeStart and the body; resolves with the outcome, never rejects. */
-  run(job: Job, request: Request): Promise<Outcome>;
+  /** Run beforeStart and the body; the outcome (now, or a promise of it), never a rejection. */
+  run(job: Job, request: Request): MaybePromise<Outcome>;
   /** Run onSuccess / onFailure / onRetry and afterReturn, after the result was reported. */
-  finish(job: Job, outcome: Outcome, retval: unknown, einfo: ExceptionDetails | null): Promise<void>;
+  finish(job: Job, outcome: Outcome, retval: unknown, einfo: ExceptionDetails | null): MaybePromise<void>;
   /** The soft time limit passed: fire the task's AbortSignal with SoftTimeLimitExceeded. */
   soft(job: Job, seconds: number): void;
   /** Stop the body now (hard limit, revoke --terminate): run() resolves with `outcome`. */

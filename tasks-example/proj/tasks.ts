@@ -50,7 +50,7 @@ export const query = task({ base: DatabaseTask, bind: true }, async (self, sql: 
 export const limited = task({ rateLimit: '10/s' }, (n: number) => n);
 
 /** Retries itself (same task id, retries + 1) until it has retried `succeedOn` times. */
-export const flaky = task({ bind: true, maxRetries: 3 }, (self, succeedOn = 1) => {
+export const flaky = task({ bind: true, maxRetries: 3 }, (self, succeedOn: number = 1) => {
   if (self.request.retries < succeedOn) throw self.retry({ exc: new Error('not yet'), countdown: 0.1 });
   return self.request.retries;
 });

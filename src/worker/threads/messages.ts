@@ -2,7 +2,7 @@
  * Messages between the worker and its task threads.
  *
  *   main ── run {jobId, name, args, kwargs, request} ─▶ thread   beforeStart + body
- *   main ◀─ outcome {jobId, outcome} ────────────────── thread
+ *   main ◀─ outcome {jobId, outcome, finished} ──────── thread   (finished: no handlers, the exchange ends here)
  *   main    (reports the result, republishes a retry)
  *   main ── finish {jobId, state, error?} ────────────▶ thread   onSuccess/onFailure/onRetry, afterReturn
  *   main ◀─ finished {jobId} ──────────────────────────  thread
@@ -39,8 +39,19 @@ export type ToThread =
 export type FromThread =
   | { type: 'ready' }
   | { type: 'load-error'; message: string }
-  | { type: 'outcome'; jobId: string; outcome: WireOutcome }
+  /** `finished`: the task has no handlers to run after it, so no finish/finished exchange follows. */
+  | { type: 'outcome'; jobId: string; outcome: WireOutcome; finished: boolean }
   | { type: 'finished'; jobId: string };
+
+/**
+ * The request minus its AbortSignal, for postMessage: its own enumerable fields, read without
+ * touching `signal` (the worker's request makes its AbortController on first read).
+ */
+export function toWireRequest(request: Request): WireRequest {
+  const wire: Record<string, unknown> = {};
+  for (const key of Object.keys(request)) if (key !== 'signal') wire[key] = request[key as keyof Request];
+  return wire as unknown as WireRequest;
+}
 
 /** Flatten an error for postMessage. */
 export function toWireError(err: unknown): WireError {

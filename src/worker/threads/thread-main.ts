@@ -7,7 +7,7 @@ import { App } from '../../app.js';
 import { setCurrentApp } from '../../core/app-port.js';
 import { SoftTimeLimitExceeded } from '../../core/errors.js';
 import { requestContext } from '../../core/request.js';
-import type { Task } from '../../core/task.js';
+import { Task } from '../../core/task.js';
 import type { Config } from '../../config/schema.js';
 import { createLogger } from '../../logging/logger.js';
 import { runAfterHandlers } from '../async-runner.js';
@@ -53,7 +53,16 @@ async function run(m: Extract<ToThread, { type: 'run' }>): Promise<void> {
   } catch (err) {
     entry.outcome = classifyError(task, err, m.name, m.request.id, m.request.retries);
   }
-  send({ type: 'outcome', jobId: m.jobId, outcome: toWireOutcome(entry.outcome) });
+  // Without handlers to run after the result, the exchange ends here: no finish round trip.
+  const finished = !hasAfterHandlers(task);
+  if (finished) running.delete(m.jobId);
+  send({ type: 'outcome', jobId: m.jobId, outcome: toWireOutcome(entry.outcome), finished });
+}
+
+/** True when the task overrides a handler that runs after the result (they are no-ops by default). */
+function hasAfterHandlers(task: Task<any, any>): boolean {
+  const base = Task.prototype;
+  return task.onSuccess !== base.onSuccess || task.onFailure !== base.onFailure || task.onRetry !== base.onRetry || task.afterReturn !== base.afterReturn;
 }
 
 async function finish(m: Extract<ToThread, { type: 'finish' }>): Promise<void> {

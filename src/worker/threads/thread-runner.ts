@@ -12,7 +12,8 @@ import type { Logger } from '../../logging/logger.js';
 import type { Job } from '../job.js';
 import type { Outcome } from '../outcome.js';
 import type { TaskRunner } from '../runner.js';
-import { fromWireOutcome, toWireError, type FromThread, type ToThread } from './messages.js';
+import type { MaybePromise } from '../../util/maybe-promise.js';
+import { fromWireOutcome, toWireError, toWireRequest, type FromThread, type ToThread } from './messages.js';
 import type { ThreadData } from './thread-main.js';
 
 // Under tsx (tests) this file is .ts and so is its sibling; compiled, both are .js.
@@ -25,6 +26,8 @@ class Slot {
   #runResolve: ((o: Outcome) => void) | undefined;
   #finishResolve: (() => void) | undefined;
   #jobId = '';
+  /** False once the thread said it has no handlers to run for the current job. */
+  #finishNeeded = true;
   #ready!: Promise<void>;
   #replacing = false;
 
@@ -46,7 +49,10 @@ class Slot {
       const onMessage = (m: FromThread) => {
         if (m.type === 'ready') resolve();
         else if (m.type === 'load-error') reject(new ModuleLoadError(`task thread could not load the task modules: ${m.message}`));
-        else if (m.type === 'outcome' && m.jobId === this.#jobId) this.#settleRun(fromWireOutcome(m.outcome));
+        else if (m.type === 'outcome' && m.jobId === this.#jobId) {
+          this.#finishNeeded = !m.finished;
+          this.#settleRun(fromWireOutcome(m.outcome));
+        }
         else if (m.type === 'finished' && m.jobId === this.#jobId) this.#settleFinish();
       };
       thread.on('message', onMessage);
@@ -87,7 +93,8 @@ class Slot {
     await this.#ready;
     this.job = job;
     this.#jobId = `${job.msg.id}:${performance.now()}`;
-    const { signal: _signal, ...wire } = request;
+    this.#finishNeeded = true;
+    const wire = toWireRequest(request);
     return new Promise<Outcome>((resolve) => {
       this.#runResolve = resolve;
       try {
@@ -99,8 +106,12 @@ class Slot {
     });
   }
 
-  finish(outcome: Outcome): Promise<void> {
-    if (!this.job) return Promise.resolve();
+  finish(outcome: Outcome): Promise<void> | undefined {
+    if (!this.job) return undefined;
+    if (!this.#finishNeeded) {
+      this.#settleFinish();
+      return undefined;
+    }
     return new Promise<void>((resolve) => {
       this.#finishResolve = resolve;
       const error = outcome.state === 'FAILURE' ? { error: toWireError(outcome.error) } : {};
@@ -133,6 +144,8 @@ class Slot {
 export class ThreadRunner implements TaskRunner {
   readonly kind = 'threads';
   readonly #slots: Slot[] = [];
+  /** Slots with no job, so finding one is not a scan. */
+  readonly #idle: Slot[] = [];
   readonly #byJob = new Map<Job, Slot>();
 
   constructor(
@@ -148,21 +161,26 @@ export class ThreadRunner implements TaskRunner {
 
   async start(): Promise<void> {
     for (let i = 0; i < this.size; i++) this.#slots.push(new Slot(this.data, this.log));
+    this.#idle.push(...this.#slots);
     await Promise.all(this.#slots.map((s) => s.ready));
   }
 
   run(job: Job, request: Request): Promise<Outcome> {
-    // The pool admits at most `size` jobs at once and a job keeps its slot until finish().
-    const slot = this.#slots.find((s) => !s.job && ![...this.#byJob.values()].includes(s));
+    // The pool admits at most `size` jobs at once and a job keeps its slot until finish() or kill().
+    const slot = this.#idle.pop();
     if (!slot) return Promise.resolve({ state: 'LOST', error: new WorkerLostError('no free task thread') });
     this.#byJob.set(job, slot);
     return slot.run(job, request);
   }
 
-  async finish(job: Job, outcome: Outcome, _retval: unknown, _einfo: ExceptionDetails | null): Promise<void> {
+  finish(job: Job, outcome: Outcome, _retval: unknown, _einfo: ExceptionDetails | null): MaybePromise<void> {
     const slot = this.#byJob.get(job);
+    if (!slot) return undefined;
     this.#byJob.delete(job);
-    if (slot?.job === job) await slot.finish(outcome);
+    const release = (): void => void this.#idle.push(slot);
+    const finishing = slot.job === job ? slot.finish(outcome) : undefined;
+    if (!finishing) return release();
+    return finishing.then(release);
   }
 
   soft(job: Job, seconds: number): void {
@@ -171,8 +189,10 @@ export class ThreadRunner implements TaskRunner {
 
   kill(job: Job, outcome: Outcome): void {
     const slot = this.#byJob.get(job);
+    if (!slot) return;
     this.#byJob.delete(job);
-    if (slot?.job === job) slot.kill(outcome);
+    if (slot.job === job) slot.kill(outcome);
+    this.#idle.push(slot);
   }
 
   async close(): Promise<void> {

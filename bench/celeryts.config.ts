@@ -1,0 +1,5 @@
+import { defineConfig } from 'celeryts';
+
+// The bench's worker config: bench/tasks.ts (tasks named explicitly: bench.noop, bench.mark).
+// The broker URL comes from the bench's --broker flag.
+export default defineConfig({ root: '.', imports: ['tasks'] });
