@@ -15,7 +15,7 @@ export type { AsyncResult } from './core/result.js';
 export type { SendOptions } from './core/send-options.js';
 export { States, READY_STATES, type TaskState } from './core/states.js';
 export * from './core/errors.js';
-export type { Broker, Delivery, QueueOptions, OutgoingMessage, Headers, MessageProperties } from './core/broker.js';
+export type { Broker, Delivery, QueueOptions, OutgoingMessage, Headers, HeaderValue, MessageProperties, PublishOptions } from './core/broker.js';
 export { encodeTask, decodeTask, decodeTaskHeaders, decodeTaskBody, encodeResult, decodeResult, type TaskMessage } from './core/protocol.js';
 export { App, createApp, type CreateAppOptions } from './app.js';
 export { defineConfig, type UserConfig, type Config } from './config/schema.js';

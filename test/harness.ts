@@ -101,8 +101,8 @@ export interface WorkerProcess {
   exited: Promise<number | null>;
 }
 
-/** Start `celeryts worker` as a child process and wait until it is ready. */
-export async function spawnWorker(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<WorkerProcess> {
+/** Start `celeryts worker` as a child process and wait until it is ready (unless `waitReady` is false). */
+export async function spawnWorker(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; waitReady?: boolean } = {}): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [BIN, 'worker', ...args], {
     cwd: options.cwd ?? REPO,
     env: { ...process.env, ...options.env },
@@ -113,7 +113,7 @@ export async function spawnWorker(args: string[], options: { cwd?: string; env?:
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 20_000;
-  while (!/ ready\./.test(out)) {
+  while (options.waitReady !== false && !/ ready\./.test(out)) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 25));
   }

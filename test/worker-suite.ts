@@ -169,6 +169,22 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       assert.ok(start.at >= sent + 390, `started ${start.at - sent} ms after sending`);
     });
 
+    it('a task due beyond the 2 s horizon waits in the broker, not in worker memory, and runs at its eta', async () => {
+      const sent = Date.now();
+      const r = await w.client.sendTask('app.jobs.step', ['parked'], {}, { countdown: 3 });
+      const far = await Promise.all(Array.from({ length: 50 }, (_, i) => w.client.sendTask('app.jobs.step', [`far${i}`], {}, { countdown: 3600 })));
+      await eventually(async () => (await (await w.client.broker()).queueSize(w.worker.queues[0]!)) === 0, 5000, 'queue drained into the delay');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(w.worker.eta.size, 0, 'nothing held in the eta heap');
+      assert.equal(w.worker.pool.waitingCount, 0, 'nothing reserved');
+      await r.get({ timeout: 10 });
+      const start = readRecord(record).find((e) => e.label === 'parked')!;
+      assert.ok(start.at >= sent + 2990, `ran ${start.at - sent} ms after sending, not before its eta`);
+      assert.ok(start.at <= sent + 4500, `ran ${start.at - sent} ms after sending, within a second or so of its eta`);
+      assert.equal(far.length, 50);
+      assert.ok(!readRecord(record).some((e) => e.label.startsWith('far')), 'hour-away tasks did not run');
+    });
+
     it('discards an expired task and tells the caller REVOKED', async () => {
       const r = await w.client.sendTask('app.jobs.step', ['expired'], {}, { expires: new Date(Date.now() - 1000) });
       await assert.rejects(r.get({ timeout: 10 }), TaskRevokedError);

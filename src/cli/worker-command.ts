@@ -17,6 +17,7 @@ interface WorkerFlags extends CommonFlags {
   pool?: string;
   timeLimit?: number;
   softTimeLimit?: number;
+  taskEvents?: boolean;
 }
 
 /** `celeryts worker`: thin: flags -> app options -> Worker; signals -> warm/cold shutdown. */
@@ -32,7 +33,8 @@ export function workerCommand(): Command {
     .option('--without-rate-limits', 'turn rate limits off for every task')
     .option('-P, --pool <kind>', "where tasks run: 'async' (default) or 'threads' (worker_threads, for CPU-bound work)")
     .option('--time-limit <seconds>', 'hard time limit for every task: stopped and failed with TimeLimitExceeded', seconds)
-    .option('--soft-time-limit <seconds>', "soft time limit: the task's AbortSignal fires with SoftTimeLimitExceeded", seconds);
+    .option('--soft-time-limit <seconds>', "soft time limit: the task's AbortSignal fires with SoftTimeLimitExceeded", seconds)
+    .option('-E, --task-events', "publish Celery's monitoring events (celeryts events, celery events, Flower)");
   addCommonOptions(cmd).addHelpText(
     'after',
     `
@@ -40,6 +42,7 @@ Examples:
   $ celeryts worker                          # tasks from celeryts.config.ts, embedded broker
   $ celeryts worker -A proj.tasks -c 8 -Q celery,reports
   $ CELERYTS_BROKER_URL=amqp://guest:guest@localhost:5672// celeryts worker -n w1@%h --acks-late
+  $ celeryts worker -E                       # with events: watch it with 'celeryts events'
 
 SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second signal exits at once.`,
   );
@@ -55,6 +58,7 @@ SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second s
         ...(flags.pool ? { pool: flags.pool as 'async' | 'threads' } : {}),
         ...(flags.timeLimit !== undefined ? { taskTimeLimit: flags.timeLimit } : {}),
         ...(flags.softTimeLimit !== undefined ? { taskSoftTimeLimit: flags.softTimeLimit } : {}),
+        ...(flags.taskEvents ? { sendEvents: true } : {}),
       });
       await app.loadTasks(flags.app ?? []);
       worker = new Worker(app, { nodeName: expandNodeName(app.config.workerName), modules: flags.app ?? [], ...(flags.queues ? { queues: flags.queues } : {}) });

@@ -53,6 +53,10 @@ export interface UserConfig {
   taskTimeLimit?: number;
   /** Soft time limit in seconds (task_soft_time_limit): the task's AbortSignal fires. */
   taskSoftTimeLimit?: number;
+  /** Task messages with a bigger body are rejected unparsed (dead-lettered). Default 10 MiB. */
+  maxMessageBytes?: number;
+  /** An acks-late message redelivered more often than this is dead-lettered (poison task guard). Default 5. */
+  maxRedeliveries?: number;
 }
 
 /** The resolved config every layer reads. */
@@ -76,6 +80,8 @@ export interface Config {
   brokerHeartbeat: number | undefined;
   taskTimeLimit: number | null;
   taskSoftTimeLimit: number | null;
+  maxMessageBytes: number;
+  maxRedeliveries: number;
   /** Where the config came from, for messages; undefined when no file was found. */
   configFile: string | undefined;
 }
@@ -108,6 +114,8 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   pool: (v) => (v === 'async' || v === 'threads' ? undefined : "must be 'async' or 'threads'"),
   taskTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
   taskSoftTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
+  maxMessageBytes: isPosInt,
+  maxRedeliveries: (v) => (Number.isInteger(v) && (v as number) >= 0 ? undefined : 'must be a whole number, 0 or more'),
 };
 
 /** Throw ConfigError for unknown keys (with "did you mean") and wrongly typed values. */
@@ -148,6 +156,8 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     brokerHeartbeat: undefined,
     taskTimeLimit: null,
     taskSoftTimeLimit: null,
+    maxMessageBytes: 10 * 1024 * 1024,
+    maxRedeliveries: 5,
   };
 }
 

@@ -115,6 +115,23 @@ export class InvalidRateLimitError extends CeleryTsError {
   }
 }
 
+/** A task message whose body is over the worker's `maxMessageBytes`; rejected unparsed. */
+export class MessageTooLargeError extends CeleryTsError {
+  constructor(bytes: number, maxBytes: number) {
+    super('CELERYTS_MESSAGE_TOO_LARGE', `message body of ${bytes} bytes is over maxMessageBytes (${maxBytes})`);
+  }
+}
+
+/** An acks-late message redelivered more often than `maxRedeliveries`: likely a task that kills its worker. */
+export class RedeliveryLimitError extends CeleryTsError {
+  constructor(readonly redeliveries: number, maxRedeliveries: number) {
+    super(
+      'CELERYTS_REDELIVERY_LIMIT',
+      `redelivered ${redeliveries} times, over maxRedeliveries (${maxRedeliveries}): every delivery ended without an ack, so the task may be killing its worker`,
+    );
+  }
+}
+
 /** A Celery exception that Python should rebuild as its own class (module + name on the wire). */
 abstract class PythonVisibleError extends CeleryTsError {
   abstract readonly excType: string;

@@ -3,9 +3,12 @@
  * acks, publishes results and answers remote control.
  *
  * Life of a delivery:
+ *   size > maxMessageBytes ─▶ reject(no requeue), log, FAILURE to caller if it can be told
  *   headers ─bad─▶ reject(no requeue), log, FAILURE to caller if it can be told
+ *      │ (no task header: protocol v1, headers and body read from the body at once)
  *      │ unknown task ─▶ reject(no requeue), log closest names, FAILURE NotRegistered
  *      │ revoked / expired ─▶ ack, REVOKED
+ *      │ acks late and redelivered ─▶ redelivery guard: requeue a counted copy, or dead-letter
  *   body ─bad─▶ reject(no requeue), log, FAILURE
  *      │ eta in future ─▶ eta schedule ─┐
  *      ▼                                ▼
@@ -15,8 +18,8 @@ import { EventEmitter } from 'node:events';
 import type { App } from '../app.js';
 import type { Broker, Consumer, Delivery } from '../core/broker.js';
 import { parseIso } from '../core/dates.js';
-import { DuplicateNodeNameError, MalformedMessageError, NotRegisteredError } from '../core/errors.js';
-import { decodeTaskBody, decodeTaskHeaders, serializeError, type TaskHeaders, type TaskMessage } from '../core/protocol.js';
+import { DuplicateNodeNameError, MalformedMessageError, MessageTooLargeError, NotRegisteredError } from '../core/errors.js';
+import { decodeTaskHeaders, decodeTaskV1, isProtocolV1, isSupportedContentType, serializeError, withBody, type TaskHeaders, type TaskMessage } from '../core/protocol.js';
 import { closest } from '../core/registry.js';
 import { setCurrentApp } from '../core/app-port.js';
 import { States } from '../core/states.js';
@@ -29,10 +32,12 @@ import { createControlCommands } from './control-commands.js';
 import { startWorkerEvents, stopWorkerEvents } from './events/service.js';
 import { EtaSchedule } from './eta-schedule.js';
 import { executeJob, type ExecutorContext } from './executor.js';
-import { ackJob, rejectJob, type Job } from './job.js';
+import { ackJob, Job, rejectJob } from './job.js';
 import { RateLimiter } from './rate-limiter.js';
+import { RedeliveryGuard } from './redelivery-guard.js';
 import { RevokedSet } from './revoked.js';
 import { WorkerStats } from './stats.js';
+import type { MaybePromise } from '../util/maybe-promise.js';
 import type { WorkerEventMap } from './worker-events.js';
 
 /** Worker settings beyond the app config. */
@@ -68,6 +73,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   #ctx: ExecutorContext | undefined;
   #stopping: Promise<void> | undefined;
   readonly #parking = new Set<Promise<void>>();
+  #guard: RedeliveryGuard | undefined;
 
   constructor(
     readonly app: App,
@@ -113,6 +119,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       softTimeLimit: app.config.taskSoftTimeLimit,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     };
+    this.#guard = new RedeliveryGuard({ broker, log: app.log, maxRedeliveries: app.config.maxRedeliveries, refuse: (d, reason, err, h) => this.#refuse(d, reason, err, h) });
     this.on('task-finished', (job) => {
       this.active.delete(job);
       this.stats.countProcessed(job.msg.task);
@@ -127,7 +134,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (app.config.sendEvents) await startWorkerEvents(this);
     this.#state = 'running';
     for (const q of this.queues) {
-      this.#consumers.push(await broker.consume(q, { prefetch: this.prefetchCount }, (d) => this.#onDelivery(d)));
+      this.#consumers.push(await broker.consume(q, { prefetch: this.prefetchCount }, (d) => this.#onDelivery(d, q)));
     }
     app.log.info({ node: this.nodeName, queues: this.queues }, `${this.nodeName} ready.`);
   }
@@ -140,16 +147,19 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (dropped.length) this.app.log.warn({ count: dropped.length }, 'broker connection lost; reserved tasks will be redelivered');
   };
 
-  #onDelivery(d: Delivery): void {
+  #onDelivery(d: Delivery, queue: string): void {
     if (this.#state !== 'running') {
       d.reject(true);
       return;
     }
+    const { maxMessageBytes } = this.app.config;
+    if (d.body.length > maxMessageBytes) return this.#refuse(d, 'too_large', new MessageTooLargeError(d.body.length, maxMessageBytes), undefined);
     let headers: TaskHeaders;
+    let v1: TaskMessage | undefined;
     try {
-      headers = decodeTaskHeaders(d.headers);
+      headers = isProtocolV1(d.headers) ? (v1 = decodeTaskV1(d.headers, d.properties, d.body)) : decodeTaskHeaders(d.headers);
     } catch (err) {
-      return this.#refuse(d, 'malformed', err as Error, undefined);
+      return this.#refuse(d, rejectReason(d), err as Error, undefined);
     }
     const task = this.app.registry.get(headers.task);
     if (!task) {
@@ -160,33 +170,19 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       d.ack();
       return this.#revoked(headers, d.properties.replyTo, d.properties.correlationId, this.revoked.has(headers.id) ? 'revoked' : 'expired');
     }
-    let body;
+    const acksLate = task.acksLate ?? this.app.config.acksLate;
+    const delivery = this.#guard!.check(d, queue, headers, acksLate);
+    if (!delivery) return;
+    let msg: TaskMessage;
     try {
-      body = decodeTaskBody(d.body, d.properties.contentType);
+      msg = v1 ?? withBody(headers, d.properties, d.body);
     } catch (err) {
-      return this.#refuse(d, d.properties.contentType && d.properties.contentType !== 'application/json' ? 'content_type' : 'malformed', err as Error, headers);
+      return this.#refuse(d, rejectReason(d), err as Error, headers);
     }
-    const msg: TaskMessage = {
-      ...headers,
-      ...body,
-      replyTo: d.properties.replyTo ?? null,
-      correlationId: d.properties.correlationId ?? null,
-      priority: d.properties.priority ?? null,
-    };
-    const job: Job = {
-      task,
-      msg,
-      delivery: d,
-      acksLate: task.acksLate ?? this.app.config.acksLate,
-      ignoreResult: headers.ignoreResult || (task.ignoreResult ?? this.app.config.ignoreResult),
-      startedAt: undefined,
-      timeStart: undefined,
-      controller: new AbortController(),
-      settled: false,
-    };
+    const job = new Job(task, msg, delivery, acksLate, headers.ignoreResult || (task.ignoreResult ?? this.app.config.ignoreResult));
     const due = msg.eta ? parseIso(msg.eta) : NaN;
     const wait = due - Date.now();
-    if (wait > ETA_HORIZON_MS) return this.#park(job, due, wait);
+    if (wait > ETA_HORIZON_MS) return this.#park(job, queue, due, wait);
     this.app.log.info({ taskId: msg.id, task: msg.task }, `Task ${msg.task}[${msg.id}] received`);
     this.emit('task-received', job);
     if (wait > 0) this.eta.add(due, job);
@@ -198,11 +194,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
    * so far-future tasks cost no worker memory and no long-unacked delivery (RabbitMQ closes a
    * channel whose delivery stays unacked past consumer_timeout). It returns near its eta.
    */
-  #park(job: Job, due: number, wait: number): void {
+  #park(job: Job, queue: string, due: number, wait: number): void {
     const d = job.delivery;
     this.app.log.debug({ taskId: job.msg.id, task: job.msg.task, eta: job.msg.eta }, 'scheduled task handed back to the broker until near its eta');
     const p = this.#broker!
-      .publish('', d.routingKey, { headers: d.headers, properties: d.properties, body: d.body }, { delayMs: wait })
+      // Back to the queue it was consumed from (its routing key names a queue only on the default exchange).
+      .publish('', queue, { headers: d.headers, properties: d.properties, body: d.body }, { delayMs: wait })
       .then(
         () => ackJob(job),
         (err: unknown) => {
@@ -219,12 +216,13 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.limiter.admit(job.msg.task, job);
   }
 
-  async #run(job: Job): Promise<void> {
+  /** Synchronous unless the task is: see executeJob. */
+  #run(job: Job): MaybePromise<void> {
     // Voided by a lost connection or channel: the broker redelivers it, so running it now would run it twice.
     if (job.settled || job.delivery.stale) return;
     if (this.revoked.has(job.msg.id)) return this.#revokeJob(job);
     this.active.add(job);
-    await executeJob(job, this.#ctx!);
+    return executeJob(job, this.#ctx!);
   }
 
   /** Reject without requeue, log once with the task id, tell the caller if possible. */
@@ -242,7 +240,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (taskId && replyTo) {
       void this.#ctx?.backend
         .markState({ id: taskId, replyTo, correlationId: d.properties.correlationId ?? taskId }, States.FAILURE, serializeError(err), null)
-        .catch(() => undefined);
+        ?.catch(() => undefined);
     }
   }
 
@@ -257,7 +255,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
           exc_message: [why],
           exc_module: 'celery.exceptions',
         })
-        .catch(() => undefined);
+        ?.catch(() => undefined);
     }
   }
 
@@ -278,6 +276,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       for (const job of [...this.pool.takeWaiting(), ...this.limiter.takeHeld(), ...this.eta.takeAll()]) rejectJob(job, true);
       await this.pool.onIdle();
       await Promise.all(this.#parking);
+      await this.#guard?.settled();
       await this.runner.close();
       await this.#control?.stop();
       await stopWorkerEvents(this); // after the last task events, before the connection closes
@@ -288,4 +287,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     })();
     return this.#stopping;
   }
+}
+
+/** The `inspect stats` reason for a message that cannot be decoded. */
+function rejectReason(d: Delivery): 'content_type' | 'malformed' {
+  return isSupportedContentType(d.properties.contentType) ? 'malformed' : 'content_type';
 }

@@ -10,7 +10,7 @@
  *                                       recovering --attempt ok--> emit 'reconnected' +
  *                                         |   ^
  *                                         |   +-- attempt failed: sleep (full jitter,
- *                                         |       100 ms doubling to 10 s), try again
+ *                                         |       100 ms doubling to 3 s), try again
  *                                         +-- 403 / vhost refused --> closed, emit 'error'
  *   any --close()--> closed (no reconnect after that)
  *

@@ -1,0 +1,123 @@
+/**
+ * The poison-task guard: an acks-late task that kills its worker on every delivery must not
+ * loop forever (kill, redeliver, kill...). Quorum queues count deliveries themselves
+ * (x-delivery-limit); classic queues only say `redelivered`, so the count travels in a header
+ * of our own.
+ *
+ *   acks-late delivery ──redelivered? no──▶ run it (a copy carrying a count is flagged redelivered)
+ *        │ yes: n = x-celeryts-redeliveries + 1
+ *        ├─ n <= maxRedeliveries ─▶ publish a copy carrying n to the same queue, delayed
+ *        │                          1 s x 2^(n-1); await the confirm; ack the original. The
+ *        │                          copy runs when it comes back.
+ *        └─ n >  maxRedeliveries ─▶ reject without requeue (dead-letter exchange if the queue
+ *                                   has one), logged as an error with the task id
+ *
+ * Why not run the redelivered message at once: the count has to be on the broker before the
+ * task can kill us again, and a message's headers cannot change in place. Why the delay: the
+ * original's ack leaves a moment after the copy's confirm; a copy back at once could kill this
+ * worker before that ack is out, and then the original returns too (two poison messages). A
+ * second is ample for the ack, and a crash loop slows down as it goes.
+ *
+ * Every redelivery counts, including innocent tasks that were reserved or running in a worker
+ * that crashed, lost its connection or gave them back on shutdown. The count is at least once
+ * too: a worker that dies between the copy's confirm and the original's ack leaves both, so a
+ * poison task may run a few more times than 1 + maxRedeliveries, never forever.
+ */
+import type { Broker, Delivery } from '../core/broker.js';
+import { RedeliveryLimitError } from '../core/errors.js';
+import type { TaskHeaders } from '../core/protocol.js';
+import type { Logger } from '../logging/logger.js';
+
+/** How many times the message was redelivered before this copy was published. */
+export const REDELIVERIES_HEADER = 'x-celeryts-redeliveries';
+
+/** Pause before giving back a redelivery whose copy could not be published, so a broker that refuses publishes causes no busy loop. */
+const REQUEUE_AFTER_FAILURE_MS = 1000;
+/** The copy of the n-th redelivery comes back after FIRST_DELAY_MS x 2^(n-1), at most MAX_DELAY_MS. */
+const FIRST_DELAY_MS = 1000;
+const MAX_DELAY_MS = 60_000;
+
+/** What the guard needs from its worker. */
+export interface RedeliveryGuardContext {
+  broker: Broker;
+  log: Logger;
+  maxRedeliveries: number;
+  /** Reject without requeue, count, log and tell the caller (the worker's refusal path). */
+  refuse(d: Delivery, reason: string, err: Error, headers: TaskHeaders): void;
+}
+
+/** The count a message carries (0 when it never went through the guard). */
+export function redeliveriesOf(d: Delivery): number {
+  const n = d.headers[REDELIVERIES_HEADER];
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+/** The copy is a redelivery in all but name: the task sees request.deliveryInfo.redelivered. */
+function flaggedRedelivered(d: Delivery): Delivery {
+  return {
+    body: d.body,
+    headers: d.headers,
+    properties: d.properties,
+    exchange: d.exchange,
+    routingKey: d.routingKey,
+    redelivered: true,
+    get stale() {
+      return d.stale;
+    },
+    ack: () => d.ack(),
+    reject: (requeue) => d.reject(requeue),
+  };
+}
+
+/** Counts redeliveries of acks-late messages and dead-letters poison tasks; see the file comment. */
+export class RedeliveryGuard {
+  readonly #ctx: RedeliveryGuardContext;
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(ctx: RedeliveryGuardContext) {
+    this.#ctx = ctx;
+  }
+
+  /**
+   * Look at a delivery before its task runs. Returns the delivery to run (flagged redelivered
+   * when it is a counted copy), or undefined when the guard took it: requeued with its count,
+   * or dead-lettered.
+   */
+  check(d: Delivery, queue: string, headers: TaskHeaders, acksLate: boolean): Delivery | undefined {
+    const count = redeliveriesOf(d);
+    if (!acksLate || !d.redelivered) return count === 0 || d.redelivered ? d : flaggedRedelivered(d);
+    const n = count + 1;
+    const { maxRedeliveries, log } = this.#ctx;
+    const label = `${headers.task}[${headers.id}]`;
+    if (n > maxRedeliveries) {
+      this.#ctx.refuse(d, 'redelivery_limit', new RedeliveryLimitError(n, maxRedeliveries), headers);
+      return undefined;
+    }
+    const delayMs = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (n - 1));
+    log.warn(
+      { taskId: headers.id, task: headers.task, redeliveries: n, maxRedeliveries, delayMs },
+      `Task ${label} was redelivered (${n} of at most ${maxRedeliveries}); requeued a copy that counts it, back in ${delayMs / 1000}s`,
+    );
+    const { 'x-delivery-count': _brokerCount, ...rest } = d.headers;
+    const copy = { headers: { ...rest, [REDELIVERIES_HEADER]: n }, properties: d.properties, body: d.body };
+    const p = this.#ctx.broker
+      .publish('', queue, copy, { delayMs })
+      .then(
+        () => d.ack(),
+        async (err: unknown) => {
+          if (d.stale) return; // the broker redelivers it anyway
+          log.warn({ err, taskId: headers.id, task: headers.task }, `could not requeue a counted copy of ${label}; giving the message back`);
+          await new Promise((r) => setTimeout(r, REQUEUE_AFTER_FAILURE_MS));
+          d.reject(true);
+        },
+      )
+      .finally(() => this.#pending.delete(p));
+    this.#pending.add(p);
+    return undefined;
+  }
+
+  /** Resolves once every copy in flight is published and its original settled (warm shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#pending);
+  }
+}
