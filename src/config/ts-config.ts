@@ -14,13 +14,10 @@
  * the file does not compile (tsx then reports the error as usual). A config that compiles is
  * evaluated once, here; its own errors propagate.
  */
-import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BuildOptions, PluginBuild } from 'esbuild';
+import { compileAlone } from '../loader/esbuild-externals.js';
 
 const TS_FILE = /\.[cm]?tsx?$/;
-/** Marks the resolutions the plugin asks esbuild for itself. */
-const OWN = Symbol('celeryts');
 
 /** Import a TypeScript config file's namespace, or undefined to say "use tsx". */
 export async function importTsConfig(filepath: string): Promise<Record<string, unknown> | undefined> {
@@ -35,41 +32,13 @@ export async function importTsConfig(filepath: string): Promise<Record<string, u
 
 async function transpile(filepath: string): Promise<string> {
   const esbuild = await import('esbuild');
-  const url = pathToFileURL(filepath).href;
-  const options: BuildOptions & { write: false } = {
-    entryPoints: [filepath],
-    bundle: true, // only to see every import: each one is external (see the plugin)
-    write: false,
-    format: 'esm',
-    platform: 'node',
-    target: `node${process.versions.node}`,
-    logLevel: 'silent',
-    define: {
-      'import.meta.url': JSON.stringify(url),
-      'import.meta.filename': JSON.stringify(filepath),
-      'import.meta.dirname': JSON.stringify(dirname(filepath)),
-    },
-    plugins: [{ name: 'celeryts-external-imports', setup: externalImports }],
-  };
   try {
-    const out = (await esbuild.build(options)).outputFiles[0];
-    if (!out) throw new Error('esbuild produced no output');
-    return out.text;
+    return await compileAlone(esbuild, filepath, 'esm', (resolved, args) => {
+      if (TS_FILE.test(resolved)) throw new Error(`${args.path} is TypeScript: load the config through tsx`);
+      return pathToFileURL(resolved).href;
+    });
   } finally {
-    // Its service process is not needed again (task modules load through tsx, which has its own).
+    // Its service process is not needed again until task modules load.
     void esbuild.stop();
   }
-}
-
-/** Every import stays an import, of an absolute file: URL; a TypeScript one aborts (tsx then loads the config). */
-function externalImports(build: PluginBuild): void {
-  build.onResolve({ filter: /.*/ }, async (args) => {
-    // The entry itself, and our own build.resolve() below coming back through here.
-    if (args.kind === 'entry-point' || args.pluginData === OWN) return undefined;
-    if (args.path.startsWith('node:') || args.namespace !== 'file') return { path: args.path, external: true };
-    const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: OWN });
-    if (resolved.errors.length || resolved.external) return { path: args.path, external: true };
-    if (TS_FILE.test(resolved.path)) throw new Error(`${args.path} is TypeScript: load the config through tsx`);
-    return { path: pathToFileURL(resolved.path).href, external: true };
-  });
 }

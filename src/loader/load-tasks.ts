@@ -11,13 +11,16 @@ import type { TaskRegistry } from '../core/registry.js';
 import { createdTasks, Task } from '../core/task.js';
 import { resolveModule } from './resolve-module.js';
 import { ensureTsx } from './tsx.js';
+import { ownsFile, prepareTypeScript, requireTs } from './ts-require.js';
 
 const TS = /\.[cm]?tsx?$/;
 
 /** Import one file; errors become ModuleLoadError naming the file. */
 export async function importFile(file: string): Promise<Record<string, unknown>> {
-  if (TS.test(file)) await ensureTsx();
+  const required = ownsFile(file) || (TS.test(file) && (await prepareTypeScript([file])));
+  if (TS.test(file) && !required) await ensureTsx();
   try {
+    if (required) return requireTs(file);
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
     const e = err as Error;
@@ -65,6 +68,9 @@ export async function registerCreatedTasks(registry: TaskRegistry, root: string)
 /** Import the given module references (dotted names or paths) and register their tasks. */
 export async function loadTaskModules(refs: readonly string[], root: string, registry: TaskRegistry): Promise<string[]> {
   const files = refs.map((r) => resolveModule(r, root));
+  // Compile every TypeScript module at once (one esbuild run), else tsx loads them all.
+  const ts = files.filter((f) => TS.test(f));
+  if (ts.length) await prepareTypeScript(ts);
   for (const f of files) await importFile(f);
   await registerCreatedTasks(registry, root);
   return files;

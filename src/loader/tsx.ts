@@ -13,3 +13,8 @@ export function ensureTsx(): Promise<void> {
   })();
   return registered;
 }
+
+/** Has ensureTsx() registered tsx in this process (so TypeScript files load through it)? */
+export function tsxRegistered(): boolean {
+  return registered !== undefined;
+}
