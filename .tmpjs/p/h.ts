@@ -1,0 +1,1 @@
+export const helper = (x: number): number => x * 10;
