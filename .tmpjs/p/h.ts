@@ -1,1 +1,0 @@
-export const helper = (x: number): number => x * 10;
