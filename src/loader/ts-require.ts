@@ -47,9 +47,10 @@ function processLoadsTypeScript(): boolean {
  * too, so tsx reports it as users know it.
  */
 export async function prepareTypeScript(entries: readonly string[]): Promise<boolean> {
-  if (entries.every((f) => owned.has(f))) return true;
-  if (entries.some((f) => declined.has(f)) || processLoadsTypeScript() || tsxRegistered()) {
-    entries.forEach((f) => declined.add(f));
+  const todo = entries.filter((f) => !owned.has(f));
+  if (todo.length === 0) return true;
+  if (todo.some((f) => declined.has(f)) || processLoadsTypeScript() || tsxRegistered()) {
+    todo.forEach((f) => declined.add(f));
     return false;
   }
   let esbuild: Esbuild;
@@ -60,8 +61,8 @@ export async function prepareTypeScript(entries: readonly string[]): Promise<boo
   }
   const out = new Map<string, string>();
   try {
-    const seen = new Set<string>(entries);
-    let wave = [...entries];
+    const seen = new Set<string>([...owned, ...todo]); // what is compiled already is not again
+    let wave = todo;
     while (wave.length) {
       const next: string[] = [];
       // TypeScript is compiled wherever it lives (workspace packages); packages' JavaScript is not scanned.
@@ -92,7 +93,7 @@ export async function prepareTypeScript(entries: readonly string[]): Promise<boo
       wave = next;
     }
   } catch {
-    entries.forEach((f) => declined.add(f));
+    todo.forEach((f) => declined.add(f));
     return false; // NeedsEsm, top-level await ("not supported with the cjs output format"), a syntax error
   } finally {
     void esbuild.stop(); // its service process: not needed again
