@@ -124,6 +124,16 @@ describe('protocol v2 codec against messages captured from Python Celery 5.2.6',
     assert.throws(() => decodeTask(m.headers, props(m), Buffer.from('{"args": []}')), /\[args, kwargs, embed\]/);
     assert.throws(() => decodeTask(m.headers, { ...props(m), contentType: 'application/x-python-serialize' }, Buffer.from('x')), /unsupported content type/);
   });
+
+  it('refuses links the worker could not send after the task ran (found by the fuzz suite, which they stalled)', () => {
+    const m = messages[0]!;
+    const withLink = (sig: unknown) => Buffer.from(JSON.stringify([[1], {}, { callbacks: [sig], errbacks: null, chain: null, chord: null }]));
+    for (const bad of [{ task: 'x', args: 1 }, { task: 'x', args: [], options: 'fast' }, { task: 'x', kwargs: [] }, { args: [] }]) {
+      assert.throws(() => decodeTask(m.headers, props(m), withLink(bad)), /embed 'callbacks' must be a list of signatures/, JSON.stringify(bad));
+    }
+    const ok = decodeTask(m.headers, props(m), withLink({ task: 'x', args: [2], kwargs: {}, options: {}, immutable: false, subtask_type: null }));
+    assert.deepEqual(ok.embed.callbacks?.[0]?.args, [2]);
+  });
 });
 
 describe('rpc result messages against replies captured from Python Celery 5.2.6', () => {

@@ -220,10 +220,19 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** A signature the worker can send: a task name, and args, kwargs and options of the right kinds when present. */
+function isSignature(s: unknown): boolean {
+  if (!isPlainObject(s) || typeof s['task'] !== 'string') return false;
+  const absentOr = (v: unknown, ok: (v: unknown) => boolean) => v === undefined || v === null || ok(v);
+  return absentOr(s['args'], Array.isArray) && absentOr(s['kwargs'], isPlainObject) && absentOr(s['options'], isPlainObject);
+}
+
+// Checked here, not when the callback is sent: a bad link found after the task ran could
+// neither be sent nor reported to anyone, so the whole message is refused as malformed.
 function sigList(v: unknown, what: string): SignatureJSON[] | null {
   if (v === null || v === undefined) return null;
-  if (!Array.isArray(v) || !v.every((s) => isPlainObject(s) && typeof s['task'] === 'string')) {
-    throw new MalformedMessageError(`embed '${what}' must be a list of signatures`);
+  if (!Array.isArray(v) || !v.every(isSignature)) {
+    throw new MalformedMessageError(`embed '${what}' must be a list of signatures ({task, args: [], kwargs: {}, options: {}})`);
   }
   return v as SignatureJSON[];
 }

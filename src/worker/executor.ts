@@ -292,11 +292,16 @@ async function republish(job: Job, ctx: ExecutorContext, retry: Retry): Promise<
 }
 
 function send(ctx: ExecutorContext, job: Job, sig: SignatureJSON, args: unknown[], extra: SendOptions): Promise<unknown> {
-  const opts: SendOptions = { ...sendOptionsFromSignature(sig.options ?? {}), ...extra, parentId: job.msg.id, rootId: job.msg.rootId ?? job.msg.id };
-  const a = sig.immutable ? (sig.args ?? []) : [...args, ...(sig.args ?? [])];
-  return ctx.sendTask(sig.task, a, sig.kwargs ?? {}, opts).catch((err) => {
-    ctx.log.error({ err, taskId: job.msg.id, next: sig.task }, 'could not send follow-up task');
-  });
+  const failed = (err: unknown) => ctx.log.error({ err, taskId: job.msg.id, next: sig.task }, 'could not send follow-up task');
+  try {
+    const opts: SendOptions = { ...sendOptionsFromSignature(sig.options ?? {}), ...extra, parentId: job.msg.id, rootId: job.msg.rootId ?? job.msg.id };
+    const a = sig.immutable ? (sig.args ?? []) : [...args, ...(sig.args ?? [])];
+    return ctx.sendTask(sig.task, a, sig.kwargs ?? {}, opts).catch(failed);
+  } catch (err) {
+    // Options the producer refuses (a bad countdown, say): the task's own outcome stands.
+    failed(err);
+    return Promise.resolve();
+  }
 }
 
 /** link callbacks get the result; the chain's next step (last element) gets it and the rest of the chain. */

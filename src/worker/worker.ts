@@ -37,7 +37,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { RedeliveryGuard } from './redelivery-guard.js';
 import { RevokedSet } from './revoked.js';
 import { WorkerStats } from './stats.js';
-import type { MaybePromise } from '../util/maybe-promise.js';
+import { isThenable, type MaybePromise } from '../util/maybe-promise.js';
 import type { WorkerEventMap } from './worker-events.js';
 
 /** Worker settings beyond the app config. */
@@ -222,7 +222,23 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (job.settled || job.delivery.stale) return;
     if (this.revoked.has(job.msg.id)) return this.#revokeJob(job);
     this.active.add(job);
-    return executeJob(job, this.#ctx!);
+    try {
+      const running = executeJob(job, this.#ctx!);
+      return isThenable(running) ? Promise.resolve(running).catch((err: unknown) => this.#internalError(job, err)) : running;
+    } catch (err) {
+      this.#internalError(job, err);
+    }
+  }
+
+  /**
+   * A bug of ours while running or finishing a job (task errors never get here): log it, ack
+   * the message (the task may have run; Celery acks on internal errors too) and let the slot
+   * go, so one bad job cannot hold a delivery unacked and, prefetch by prefetch, stall the worker.
+   */
+  #internalError(job: Job, err: unknown): void {
+    this.app.log.error({ err, taskId: job.msg.id, task: job.msg.task }, `Internal error while running task ${job.msg.task}[${job.msg.id}]`);
+    ackJob(job);
+    this.active.delete(job);
   }
 
   /** Reject without requeue, log once with the task id, tell the caller if possible. */
