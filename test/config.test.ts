@@ -37,6 +37,12 @@ describe('config discovery and precedence', () => {
     assert.equal(fromFlags.brokerUrl, 'amqp://flag-host//');
   });
 
+  it('defaults the worker semi-space cap to 4 MiB and refuses a negative one', async () => {
+    const dir = makeProject({ 'celeryts.config.json': JSON.stringify({ workerMaxSemiSpaceMb: -1 }) });
+    await assert.rejects(loadConfig({ cwd: dir, env: {} }), /'workerMaxSemiSpaceMb' must be a whole number, 0 or more \(got -1\)/);
+    assert.equal((await loadConfig({ cwd: makeProject({}), env: {} })).workerMaxSemiSpaceMb, 4);
+  });
+
   it('refuses a bad value in the environment, naming it', async () => {
     const dir = makeProject({});
     await assert.rejects(loadConfig({ cwd: dir, env: { CELERYTS_BROKER_URL: 'redis://x' } }), /environment: 'brokerUrl' must start with amqp/);

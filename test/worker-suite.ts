@@ -299,6 +299,11 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       assert.ok(Date.now() - started < 1500, 'two 300 ms busy loops overlapped');
     });
 
+    it("caps each task thread's young generation at workerMaxSemiSpaceMb (default 4 MiB)", async () => {
+      const mib = await (await w.client.sendTask<number>('app.jobs.semiSpaceMib', [])).get({ timeout: 20 });
+      assert.ok(mib > 0 && mib <= 4, `a task thread's semi-space reached ${mib} MiB`);
+    });
+
     it('a hard time limit terminates the thread, fails the task, and a fresh thread takes the next one', async () => {
       const r = await w.client.sendTask('app.jobs.spin', []);
       const err = await r.get({ timeout: 20 }).then(() => null, (e: unknown) => e);

@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { bannerText } from '../worker/banner.js';
 import { expandNodeName } from '../worker/node-name.js';
 import { Worker } from '../worker/worker.js';
+import { capSemiSpace } from '../util/semi-space-cap.js';
 import { addCommonOptions, appFromFlags, reportError, type CommonFlags } from './common.js';
 import { collect, positiveInt, seconds } from './parse-args.js';
 
@@ -61,6 +62,9 @@ SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second s
         ...(flags.taskEvents ? { sendEvents: true } : {}),
       });
       await app.loadTasks(flags.app ?? []);
+      // The process is the worker's: size its young generation for draining (see semi-space-cap.ts).
+      const cap = capSemiSpace(app.config.workerMaxSemiSpaceMb);
+      app.log.debug({ semiSpaceCap: cap.state === 'capped' ? `${cap.mib} MiB` : cap.state }, 'V8 young generation');
       worker = new Worker(app, { nodeName: expandNodeName(app.config.workerName), modules: flags.app ?? [], ...(flags.queues ? { queues: flags.queues } : {}) });
       const broker = await app.broker();
       if (process.stdout.isTTY) process.stdout.write(bannerText(worker, VERSION, broker.displayUrl) + '\n');

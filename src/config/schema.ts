@@ -57,6 +57,12 @@ export interface UserConfig {
   maxMessageBytes?: number;
   /** An acks-late message redelivered more often than this is dead-lettered (poison task guard). Default 5. */
   maxRedeliveries?: number;
+  /**
+   * Cap, in MiB, on V8's young-generation semi-spaces in the worker process and each task
+   * thread (what `--max-semi-space-size` sets at start-up). Default 4; 0 leaves V8's own
+   * growth to 16. NODE_OPTIONS flags that size the young generation take precedence.
+   */
+  workerMaxSemiSpaceMb?: number;
 }
 
 /** The resolved config every layer reads. */
@@ -82,6 +88,7 @@ export interface Config {
   taskSoftTimeLimit: number | null;
   maxMessageBytes: number;
   maxRedeliveries: number;
+  workerMaxSemiSpaceMb: number;
   /** Where the config came from, for messages; undefined when no file was found. */
   configFile: string | undefined;
 }
@@ -90,6 +97,7 @@ type Check = (value: unknown) => string | undefined;
 const isBool: Check = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
 const isString: Check = (v) => (typeof v === 'string' && v.length > 0 ? undefined : 'must be a non-empty string');
 const isPosInt: Check = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'must be a whole number above 0');
+const isNonNegInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 0 ? undefined : 'must be a whole number, 0 or more');
 const isStringList: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? undefined : 'must be a list of strings');
 const isObject: Check = (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? undefined : 'must be an object');
 
@@ -115,7 +123,8 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   taskTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
   taskSoftTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
   maxMessageBytes: isPosInt,
-  maxRedeliveries: (v) => (Number.isInteger(v) && (v as number) >= 0 ? undefined : 'must be a whole number, 0 or more'),
+  maxRedeliveries: isNonNegInt,
+  workerMaxSemiSpaceMb: isNonNegInt,
 };
 
 /** Throw ConfigError for unknown keys (with "did you mean") and wrongly typed values. */
@@ -158,6 +167,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     taskSoftTimeLimit: null,
     maxMessageBytes: 10 * 1024 * 1024,
     maxRedeliveries: 5,
+    workerMaxSemiSpaceMb: 4,
   };
 }
 

@@ -43,7 +43,9 @@ class Slot {
   }
 
   #spawn(): void {
-    const thread = new Thread(SCRIPT, { workerData: this.data });
+    // V8 sizes a thread's young generation at 3 semi-spaces (two plus new large objects).
+    const semi = this.data.config.workerMaxSemiSpaceMb;
+    const thread = new Thread(SCRIPT, { workerData: this.data, ...(semi > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: 3 * semi } } : {}) });
     this.thread = thread;
     this.#ready = new Promise((resolve, reject) => {
       const onMessage = (m: FromThread) => {

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { capSemiSpace } from '../src/util/semi-space-cap.js';
+import { REPO } from './helpers.js';
+
+/** In a fresh node process: cap at `mib`, allocate as a drain does, report what happened. */
+function allocateUnderCap(mib: number, nodeArgs: string[] = []): { state: string; maxMib: number } {
+  const util = path.join(REPO, 'src', 'util', 'semi-space-cap.ts');
+  const script = `
+    import { capSemiSpace, semiSpaceBytes } from ${JSON.stringify(util)};
+    const cap = capSemiSpace(${mib});
+    const ring = new Array(4096);
+    let max = semiSpaceBytes();
+    for (let i = 0; i < 2_000_000; i++) {
+      ring[i % ring.length] = { i, s: 'x' + i, a: [i] };
+      if (i % 10_000 === 0) max = Math.max(max, semiSpaceBytes());
+    }
+    if (cap.state === 'capped') cap.stop();
+    console.log(JSON.stringify({ state: cap.state, maxMib: max / 1048576 }));`;
+  const r = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim()) as { state: string; maxMib: number };
+}
+
+describe('worker young-generation cap', () => {
+  it('keeps the semi-spaces at the cap while V8 would grow them to 16 MiB', () => {
+    const uncapped = allocateUnderCap(0);
+    assert.equal(uncapped.state, 'off');
+    assert.ok(uncapped.maxMib > 4, `without a cap the semi-space grew to ${uncapped.maxMib} MiB`);
+    const capped = allocateUnderCap(2);
+    assert.equal(capped.state, 'capped');
+    assert.ok(capped.maxMib <= 2, `capped at 2 MiB, reached ${capped.maxMib} MiB`);
+  });
+
+  it("leaves the young generation to node's own flags when the operator set them", () => {
+    assert.equal(capSemiSpace(4, '--max-old-space-size=512 --max-semi-space-size=8').state, 'node-flags');
+    assert.equal(capSemiSpace(4, '--semi_space_growth_factor=1').state, 'node-flags');
+    const r = allocateUnderCap(2, ['--max-semi-space-size=8']);
+    assert.equal(r.state, 'node-flags');
+    assert.ok(r.maxMib > 2, `the operator's 8 MiB applied, not the 2 MiB cap (reached ${r.maxMib} MiB)`);
+  });
+});
