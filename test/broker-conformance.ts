@@ -547,6 +547,17 @@ export function runBrokerConformance(
       assert.ok(c2.deliveries.every((d) => d.redelivered), 'returned messages must be flagged redelivered');
     }));
 
+    it('publish on a closed broker rejects with BrokerError (it does not throw)', T, withEnv(async (env) => {
+      const b = await env.broker();
+      const q = await env.queue(b, 'afterclose');
+      await b.close();
+      let p: Promise<void> | undefined;
+      assert.doesNotThrow(() => {
+        p = b.publish('', q, msg('late'));
+      });
+      await assert.rejects(p!, (err: unknown) => err instanceof BrokerError && err.code === 'CELERYTS_BROKER');
+    }));
+
     it('a handler that throws neither stops the consumer nor loses the message', T, withEnv(async (env) => {
       const b1 = await env.broker();
       const errors: Error[] = [];

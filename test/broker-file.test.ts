@@ -185,7 +185,7 @@ describe('file broker specifics', { concurrency: false }, () => {
   });
 
   it('tells a dead owner from a live one, including a reused pid and a stale lease', { timeout: 10_000, skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
-    const ownersDir = mkdtempSync(path.join(tmpdir(), 'celeryts-owners-'));
+    const ownersDir = mkdtempSync(path.join(root, 'owners-'));
     const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
     try {
       const liveness = new Liveness(ownersDir);

@@ -3,25 +3,24 @@
  * SIGKILL, exit codes). Integration tests import 'celeryts' (the built package), as users do.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createApp, Worker, type App, type UserConfig } from 'celeryts';
-import { REPO } from './helpers.js';
+import { REPO, tempDir } from './helpers.js';
 
 export const BIN = path.join(REPO, 'bin', 'celeryts.js');
 export const E2E = path.join(REPO, 'test', 'fixtures', 'e2e');
 
 /** A fresh embedded-broker URL in a temp dir. */
 export function tempBrokerUrl(): string {
-  return `file://${mkdtempSync(path.join(tmpdir(), 'celeryts-broker-'))}`;
+  return `file://${tempDir('broker-')}`;
 }
 
 /** A fresh temp file path for tasks to record into. */
 export function tempRecordFile(): string {
-  return path.join(mkdtempSync(path.join(tmpdir(), 'celeryts-rec-')), 'record.log');
+  return path.join(tempDir('rec-'), 'record.log');
 }
 
 /** Lines a task recorded, parsed as [event, label, time, pid]. */

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,4 +9,20 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** Messages captured from Python Celery 5.2.6 (../shared/protocol beside the repo). */
 export function protocolFixture<T = any>(name: string): T {
   return JSON.parse(readFileSync(path.resolve(REPO, '..', 'shared', 'protocol', `${name}.json`), 'utf8')) as T;
+}
+
+let runDir: string | undefined;
+
+/**
+ * A fresh folder for one test's files, under a folder of this test process's own that is
+ * removed when the process exits (test files run in processes of their own).
+ */
+export function tempDir(prefix: string): string {
+  if (!runDir) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'celeryts-test-'));
+    runDir = dir;
+    // Symlinks inside (node_modules/celeryts -> this repo) are removed, not followed.
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return mkdtempSync(path.join(runDir, prefix));
 }

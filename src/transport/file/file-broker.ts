@@ -162,7 +162,12 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
    * queueSize, not purged) and becomes ready when due, to the millisecond (delay-mover.ts).
    */
   publish(exchange: string, routingKey: string, message: OutgoingMessage, options?: PublishOptions): Promise<void> {
-    this.ensureOpen();
+    // A rejection, not a throw: callers chain on the promise (as on the amqp adapter's).
+    try {
+      this.ensureOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const p = this.route(exchange, routingKey, { exchange, routingKey, ...message }, options);
     this.publishing.add(p);
     const untrack = (): void => void this.publishing.delete(p);
