@@ -6,11 +6,19 @@ import { capSemiSpace } from '../src/util/semi-space-cap.js';
 import { REPO } from './helpers.js';
 
 /** In a fresh node process: cap at `mib`, allocate as a drain does, report what happened. */
-function allocateUnderCap(mib: number, nodeArgs: string[] = []): { state: string; maxMib: number } {
+function allocateUnderCap(mib: number, nodeArgs: string[] = [], options: { thread?: boolean } = {}): { state: string; maxMib: number } {
   const util = path.join(REPO, 'src', 'util', 'semi-space-cap.ts');
+  // A worker thread's start puts V8's flags back to their defaults; the thread pool reasserts.
+  const thread = `
+    const { Worker } = await import('node:worker_threads');
+    const t = new Worker('setTimeout(() => {}, 60_000)', { eval: true });
+    await new Promise((resolve) => t.once('online', resolve));
+    reassertSemiSpaceCap();
+    t.unref();`;
   const script = `
-    import { capSemiSpace, semiSpaceBytes } from ${JSON.stringify(util)};
+    import { capSemiSpace, reassertSemiSpaceCap, semiSpaceBytes } from ${JSON.stringify(util)};
     const cap = capSemiSpace(${mib});
+    ${options.thread ? thread : ''}
     const ring = new Array(4096);
     let max = semiSpaceBytes();
     for (let i = 0; i < 2_000_000; i++) {
@@ -32,6 +40,11 @@ describe('worker young-generation cap', () => {
     const capped = allocateUnderCap(2);
     assert.equal(capped.state, 'capped');
     assert.ok(capped.maxMib <= 2, `capped at 2 MiB, reached ${capped.maxMib} MiB`);
+  });
+
+  it('holds after a worker thread starts (which resets V8 flags)', () => {
+    const r = allocateUnderCap(2, [], { thread: true });
+    assert.ok(r.maxMib <= 2, `capped at 2 MiB with a thread started, reached ${r.maxMib} MiB`);
   });
 
   it("leaves the young generation to node's own flags when the operator set them", () => {

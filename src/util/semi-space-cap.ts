@@ -34,6 +34,9 @@ export function semiSpaceBytes(): number {
   return space ? space.space_size / 2 : 0;
 }
 
+/** The growth-factor setter of the cap in force, if any. */
+let steerCurrent: (() => void) | undefined;
+
 /**
  * Cap this process's semi-spaces at `mib` MiB (0: leave V8's sizing alone). Node flags
  * that size the young generation, on the command line or in NODE_OPTIONS, take precedence.
@@ -42,17 +45,16 @@ export function capSemiSpace(mib: number, nodeFlags = `${process.execArgv.join('
   if (mib <= 0) return { state: 'off' };
   if (USER_FLAGS.test(nodeFlags)) return { state: 'node-flags' };
   const limit = mib * MIB;
-  let factor = 0;
+  // Set on every call, not only on a change: starting a worker thread puts V8's flags back to
+  // their defaults (seen on Node 20), and setting one costs about 3 µs.
   const steer = () => {
     const size = semiSpaceBytes();
     // The largest whole factor whose growth stays within the cap: 1 (no growth) once there.
-    const next = size > 0 ? Math.max(1, Math.floor(limit / size)) : 1;
-    if (next !== factor) {
-      factor = next;
-      v8.setFlagsFromString(`--semi-space-growth-factor=${next}`);
-    }
+    const factor = size > 0 ? Math.max(1, Math.floor(limit / size)) : 1;
+    v8.setFlagsFromString(`--semi-space-growth-factor=${factor}`);
   };
   steer();
+  steerCurrent = steer;
   // V8 only grows (or shrinks, when idle) new space during a GC, so steering after each is enough.
   const observer = new PerformanceObserver(steer);
   observer.observe({ entryTypes: ['gc'] });
@@ -61,7 +63,16 @@ export function capSemiSpace(mib: number, nodeFlags = `${process.execArgv.join('
     mib,
     stop() {
       observer.disconnect();
+      if (steerCurrent === steer) steerCurrent = undefined;
       v8.setFlagsFromString(`--semi-space-growth-factor=${V8_GROWTH_FACTOR}`);
     },
   };
+}
+
+/**
+ * Set the growth factor again now. Call once a worker thread is online: its start reset
+ * V8's flags, and the next GC would otherwise grow new space before the cap's observer runs.
+ */
+export function reassertSemiSpaceCap(): void {
+  steerCurrent?.();
 }
