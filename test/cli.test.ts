@@ -76,6 +76,25 @@ describe('quick start: worker, call, inspect (tasks-example, embedded broker)', 
     assert.deepEqual(opened, [1, 1, 1, 1]);
   });
 
+  it('status lists the worker as celery status does', () => {
+    const r = cli(['status'], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^->  celery@\S+: OK\n\n1 node online\.\n$/);
+  });
+
+  it('purge asks first (refuses without a terminal), then with -f deletes the waiting tasks', () => {
+    const quiet = { CELERYTS_BROKER_URL: tempBrokerUrl() }; // no worker here: the tasks wait
+    for (const n of [1, 2, 3]) assert.equal(cli(['call', 'proj.tasks.add', String(n), '1', '-Q', 'held'], { env: quiet }).status, 0);
+    const refused = cli(['purge', '-Q', 'held'], { env: quiet });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /refusing to purge held without confirmation .*pass -f/);
+    const excluded = cli(['purge', '-f', '-Q', 'held,celery', '-X', 'held'], { env: quiet });
+    assert.equal(excluded.stdout, 'No messages purged from 1 queue.\n', excluded.stderr);
+    const purged = cli(['purge', '-f', '-Q', 'held'], { env: quiet });
+    assert.equal(purged.stdout, 'Purged 3 messages from 1 known task queue.\n', purged.stderr);
+    assert.equal(cli(['purge', '-f', '-Q', 'held'], { env: quiet }).stdout, 'No messages purged from 1 queue.\n');
+  });
+
   it('inspect with no worker answering exits 1 with a clear message', () => {
     const r = cli(['inspect', 'ping', '--timeout', '0.3'], { env: { CELERYTS_BROKER_URL: tempBrokerUrl() } });
     assert.equal(r.status, 1);

@@ -94,6 +94,28 @@ describe('Python Celery client -> celeryts worker', () => {
     assert.match(reg.stdout, /\* proj\.tasks\.add/);
     assert.match(reg.stdout, /\* proj\.tasks\.hello/);
   });
+
+  it('celery control add_consumer / cancel_consumer and inspect active_queues (Python CLI) drive the celeryts worker', async () => {
+    const extra = `${TS_QUEUE}.extra`;
+    const celery = (...args: string[]) => python(['-m', 'celery', '-A', 'proj', ...args, '-d', node, '-t', '3']);
+    try {
+      assert.match(celery('control', 'add_consumer', extra).stdout, new RegExp(`->  ${node}: OK\\n\\s+add consumer ${extra.replace(/\./g, '\\.')}`));
+      const queues = python(['control.py', 'active_queues', '3']);
+      const mine = (JSON.parse(queues.stdout) as Record<string, { name: string; exchange: { name: string; type: string }; routing_key: string; durable: boolean }[]>)[node];
+      assert.deepEqual(mine?.map((q) => [q.name, q.exchange.name, q.exchange.type, q.routing_key, q.durable]), [
+        [TS_QUEUE, TS_QUEUE, 'direct', TS_QUEUE, true],
+        [extra, extra, 'direct', extra, true],
+      ]);
+      assert.equal(pyCall({ task: 'proj.tasks.add', args: [20, 22], queue: extra }).result, 42);
+      assert.match(celery('control', 'cancel_consumer', extra).stdout, /no longer consuming from/);
+      const after = JSON.parse(python(['control.py', 'active_queues', '3']).stdout) as Record<string, { name: string }[]>;
+      assert.deepEqual(after[node]?.map((q) => q.name), [TS_QUEUE]);
+    } finally {
+      const app = await createApp({ brokerUrl: AMQP, logLevel: 'silent', setAsCurrent: false });
+      await (await app.broker()).deleteQueue(extra).catch(() => undefined);
+      await app.close();
+    }
+  });
 });
 
 describe('celeryts client -> Python Celery worker', () => {

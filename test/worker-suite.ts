@@ -267,6 +267,57 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       await assert.rejects(twin.start(), DuplicateNodeNameError);
     });
 
+    it('add_consumer and cancel_consumer change what it consumes; active_queues and query_task report it', async () => {
+      const control = await w.client.control();
+      const node = w.worker.nodeName;
+      const ask = (method: string, args: Record<string, unknown>) => control.broadcast(method, args, { destination: [node], timeout: 3 }).then((r) => r[node]);
+      const extra = `${w.worker.queues[0]}.extra`;
+      const routed = `${w.worker.queues[0]}.routed`;
+      const broker = await w.client.broker();
+      try {
+        assert.deepEqual(await ask('add_consumer', { queue: extra, exchange: null, exchange_type: 'direct', routing_key: null }), { ok: `add consumer ${extra}` });
+        assert.deepEqual(await ask('add_consumer', { queue: extra }), { ok: `add consumer ${extra}` }, 'a second add is a no-op');
+        const viaExtra = await w.client.sendTask<{ routingKey: string }>('app.jobs.whoami', ['extra'], {}, { queue: extra });
+        assert.equal((await viaExtra.get({ timeout: 10 })).routingKey, extra);
+
+        // Bound to a topic exchange by a pattern: a task published there with a matching key arrives.
+        const exchange = 'celeryts.test.topic';
+        assert.deepEqual(await ask('add_consumer', { queue: routed, exchange, exchange_type: 'topic', routing_key: `${routed}.#` }), { ok: `add consumer ${routed}` });
+        const viaTopic = await w.client.sendTask<{ routingKey: string }>('app.jobs.whoami', ['topic'], {}, { exchange, routingKey: `${routed}.eu.west` });
+        assert.equal((await viaTopic.get({ timeout: 10 })).routingKey, `${routed}.eu.west`);
+
+        const queues = (await ask('active_queues', {})) as { name: string; routing_key: string; exchange: { name: string; type: string } }[];
+        assert.deepEqual(
+          queues.map((q) => [q.name, q.exchange.name, q.exchange.type, q.routing_key]),
+          [
+            [w.worker.queues[0], w.worker.queues[0], 'direct', w.worker.queues[0]],
+            [extra, extra, 'direct', extra],
+            [routed, exchange, 'topic', `${routed}.#`],
+          ],
+        );
+
+        // A task that is running is found by query_task; an unknown id is not.
+        const slow = await w.client.sendTask<string>('app.jobs.step', ['queried', 400], {}, { queue: extra });
+        await eventually(() => readRecord(record).some((e) => e.label === 'queried'), 5000, 'task start');
+        const found = (await ask('query_task', { ids: [slow.id, 'no-such-id'] })) as Record<string, [string, { id: string; name: string }]>;
+        assert.deepEqual(Object.keys(found), [slow.id]);
+        assert.equal(found[slow.id]![0], 'active');
+        assert.equal(found[slow.id]![1].name, 'app.jobs.step');
+
+        // Cancelled: what it already received finishes; new tasks wait in the queue.
+        assert.deepEqual(await ask('cancel_consumer', { queue: extra }), { ok: `no longer consuming from ${extra}` });
+        assert.equal(await slow.get({ timeout: 10 }), 'queried');
+        await w.client.sendTask('app.jobs.step', ['after-cancel'], {}, { queue: extra });
+        await eventually(async () => (await broker.queueSize(extra)) === 1, 3000, 'the task to wait in the cancelled queue');
+        await new Promise((r) => setTimeout(r, 300));
+        assert.ok(!readRecord(record).some((e) => e.label === 'after-cancel'), 'nothing consumes the cancelled queue');
+        assert.ok(!w.worker.queues.includes(extra));
+      } finally {
+        await ask('cancel_consumer', { queue: routed });
+        for (const q of [extra, routed]) await broker.deleteQueue(q).catch(() => undefined);
+      }
+    });
+
     it('finishes a running task on warm shutdown and returns its result', async () => {
       const w2 = await startInProcess({ brokerUrl: brokerUrl(), config: { concurrency: 1, ...uniqueQueue() } });
       const r = await w2.client.sendTask('app.jobs.step', ['warm', 300]);

@@ -9,6 +9,8 @@ interface CallFlags extends CommonFlags {
   args?: unknown[];
   kwargs?: Record<string, unknown>;
   queue?: string;
+  exchange?: string;
+  routingKey?: string;
   countdown?: number;
   eta?: string;
   expires?: number;
@@ -27,6 +29,8 @@ export function callCommand(): Command {
     .option('--args <json>', 'positional arguments as a JSON array (before the ones given bare)', jsonOption('array'))
     .option('--kwargs <json>', 'keyword arguments as a JSON object', jsonOption('object'))
     .option('-Q, --queue <name>', 'queue to send to (default: the config default queue)')
+    .option('--exchange <name>', 'publish to this exchange instead (its bindings route the task)')
+    .option('--routing-key <key>', 'routing key (default: the queue name)')
     .option('--countdown <seconds>', 'run no earlier than this many seconds from now', seconds)
     .option('--eta <iso>', 'run no earlier than this ISO 8601 time')
     .option('--expires <seconds>', 'discard if not started within this many seconds', seconds)
@@ -57,6 +61,8 @@ Examples:
       const args = [...(flags.args ?? []), ...rawArgs.map(parseTaskArg)];
       const options: SendOptions = {};
       if (flags.queue) options.queue = flags.queue;
+      if (flags.exchange) options.exchange = flags.exchange;
+      if (flags.routingKey) options.routingKey = flags.routingKey;
       if (flags.countdown !== undefined) options.countdown = flags.countdown;
       if (flags.eta) options.eta = flags.eta;
       if (flags.expires !== undefined) options.expires = flags.expires;

@@ -7,7 +7,7 @@ type Flags = Parameters<typeof runBroadcast>[2] & { terminate?: boolean; signal?
 /** `celeryts control <command>`: act on running workers. */
 export function controlCommand(): Command {
   const control = new Command('control').description(
-    'Tell running workers to do something: rate_limit, revoke, terminate, enable_events, disable_events, shutdown, ping',
+    'Tell running workers to do something: rate_limit, revoke, terminate, add_consumer, cancel_consumer, enable_events, disable_events, shutdown, ping',
   );
   const sub = (name: string, description: string) => addBroadcastOptions(new Command(name).description(description));
   const run = (method: string, args: Record<string, unknown>, flags: Flags, reply = true) =>
@@ -35,6 +35,21 @@ export function controlCommand(): Command {
       .argument('<ids...>', 'task ids')
       .action((ids: string[], flags: Flags) => run('terminate', { task_id: ids, signal: 'SIGTERM' }, flags)),
   );
+  control.addCommand(
+    sub('add_consumer', 'Make workers consume another queue (declared if missing)')
+      .argument('<queue>', 'queue name')
+      .argument('[exchange]', 'exchange to bind it to (default: a direct exchange named as the queue)')
+      .argument('[exchange_type]', 'direct, topic or fanout (default direct)')
+      .argument('[routing_key]', 'binding key (default: the queue name)')
+      .action((queue: string, exchange: string | undefined, type: string | undefined, key: string | undefined, flags: Flags) =>
+        run('add_consumer', { queue, exchange: exchange ?? null, exchange_type: type ?? 'direct', routing_key: key ?? null }, flags),
+      ),
+  );
+  control.addCommand(
+    sub('cancel_consumer', 'Make workers stop consuming a queue (tasks already received still run)')
+      .argument('<queue>', 'queue name')
+      .action((queue: string, flags: Flags) => run('cancel_consumer', { queue }, flags)),
+  );
   control.addCommand(sub('enable_events', 'Make workers send task events (as -E)').action((flags: Flags) => run('enable_events', {}, flags)));
   control.addCommand(sub('disable_events', 'Make workers stop sending task events').action((flags: Flags) => run('disable_events', {}, flags)));
   control.addCommand(sub('ping', 'Ping workers').action((flags: Flags) => run('ping', {}, flags)));
@@ -44,6 +59,8 @@ export function controlCommand(): Command {
 Examples:
   $ celeryts control rate_limit proj.tasks.add 10/s
   $ celeryts control revoke 6ac5d522-39b7-4d30-8121-19582643f5e7
+  $ celeryts control add_consumer reports -d celery@myhost
+  $ celeryts control cancel_consumer reports
   $ celeryts control shutdown -d celery@myhost`,
   );
   return control;

@@ -10,10 +10,16 @@ interface BroadcastFlags extends CommonFlags {
 }
 
 /** Commands `inspect` knows (read-only). */
-export const INSPECT_METHODS = ['ping', 'registered', 'active', 'reserved', 'scheduled', 'stats', 'revoked'] as const;
+export const INSPECT_METHODS = ['ping', 'registered', 'active', 'reserved', 'scheduled', 'stats', 'revoked', 'active_queues', 'query_task'] as const;
 
-/** Send one pidbox command through a fresh app, print the replies, return the exit code. */
-export async function runBroadcast(method: string, args: Record<string, unknown>, flags: BroadcastFlags, reply = true): Promise<number> {
+/** Send one pidbox command through a fresh app, print the replies (`format`, or JSON with --json), return the exit code. */
+export async function runBroadcast(
+  method: string,
+  args: Record<string, unknown>,
+  flags: BroadcastFlags,
+  reply = true,
+  format: (replies: Record<string, unknown>) => string = (r) => formatReplies(method, r),
+): Promise<number> {
   const app = await appFromFlags(flags, {}, 'warn');
   try {
     const control = await app.control();
@@ -21,7 +27,7 @@ export async function runBroadcast(method: string, args: Record<string, unknown>
     const replies = await control.broadcast(method, args, opts);
     if (!reply) return 0;
     if (flags.json) process.stdout.write(`${JSON.stringify(replies)}\n`);
-    else if (Object.keys(replies).length) process.stdout.write(`${formatReplies(method, replies)}\n`);
+    else if (Object.keys(replies).length) process.stdout.write(`${format(replies)}\n`);
     if (Object.keys(replies).length === 0) {
       process.stderr.write('Error: No nodes replied within time constraint.\n');
       return 1;
@@ -46,23 +52,27 @@ export function addBroadcastOptions(cmd: Command): Command {
 export function inspectCommand(): Command {
   const cmd = new Command('inspect')
     .description(`Ask running workers: ${INSPECT_METHODS.join(', ')}`)
-    .argument('<method>', INSPECT_METHODS.join(' | '));
+    .argument('<method>', INSPECT_METHODS.join(' | '))
+    .argument('[ids...]', 'task ids (query_task)');
   addBroadcastOptions(cmd).addHelpText(
     'after',
     `
 Examples:
   $ celeryts inspect registered
   $ celeryts inspect ping -d celery@myhost --timeout 2
-  $ celeryts inspect stats --json`,
+  $ celeryts inspect stats --json
+  $ celeryts inspect active_queues
+  $ celeryts inspect query_task 6ac5d522-39b7-4d30-8121-19582643f5e7`,
   );
-  return cmd.action(async (method: string, flags: BroadcastFlags) => {
+  return cmd.action(async (method: string, ids: string[], flags: BroadcastFlags) => {
     if (!(INSPECT_METHODS as readonly string[]).includes(method)) {
       process.stderr.write(`celeryts: unknown inspect method '${method}' (expected one of ${INSPECT_METHODS.join(', ')})\n`);
       process.exit(2);
     }
     let code: number;
     try {
-      code = await runBroadcast(method, method === 'registered' ? { taskinfoitems: [] } : {}, flags);
+      const args = method === 'registered' ? { taskinfoitems: [] } : method === 'query_task' ? { ids } : {};
+      code = await runBroadcast(method, args, flags);
     } catch (err) {
       code = reportError(err);
     }

@@ -10,9 +10,14 @@ export function formatReplies(method: string, replies: Record<string, unknown>):
     out.push(`->  ${node}: ${failed ? 'ERROR' : 'OK'}`);
     out.push(indent(pretty(answer), 4));
   }
-  out.push('', `${nodes.length} node${nodes.length === 1 ? '' : 's'} online.`);
+  out.push('', nodesOnline(nodes.length));
   void method;
   return out.join('\n');
+}
+
+/** Celery's closing line: `1 node online.` / `2 nodes online.` */
+export function nodesOnline(n: number): string {
+  return `${n} node${n === 1 ? '' : 's'} online.`;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -4,6 +4,8 @@ import { callCommand } from './call-command.js';
 import { controlCommand } from './control-command.js';
 import { eventsCommand } from './events-command.js';
 import { inspectCommand } from './inspect-command.js';
+import { purgeCommand } from './purge-command.js';
+import { statusCommand } from './status-command.js';
 import { workerCommand } from './worker-command.js';
 
 /** The `celeryts` program. */
@@ -15,6 +17,8 @@ export function program(): Command {
     .addCommand(callCommand())
     .addCommand(inspectCommand())
     .addCommand(controlCommand())
+    .addCommand(statusCommand())
+    .addCommand(purgeCommand())
     .addCommand(eventsCommand())
     .addHelpText(
       'after',
@@ -23,6 +27,7 @@ Examples:
   $ celeryts worker                          # start a worker (tasks from celeryts.config.ts)
   $ celeryts call proj.tasks.add 2 3 --wait  # prints 5
   $ celeryts inspect registered              # what running workers can run
+  $ celeryts status                          # which workers are online
   $ celeryts events                          # watch workers started with -E`,
     );
 }

@@ -1,6 +1,7 @@
 /**
  * Sending tasks: turn a name, arguments and Celery's apply_async options into a protocol v2
- * message and publish it to the default exchange with routing key = queue.
+ * message and publish it to the default exchange with routing key = queue (or to the
+ * exchange and routing key the call names).
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -75,13 +76,15 @@ export class Producer {
     const queue = options.queue ?? this.settings.defaultQueue;
     const ignore = options.ignoreResult ?? this.settings.ignoreResult;
     const spec = buildSendSpec(name, args, kwargs, options, ignore);
-    const [replyTo] = await Promise.all([options.replyTo ?? (ignore ? undefined : this.backend.replyTo()), this.queues.ensure(queue)]);
+    // Through another exchange, its bindings decide where the task goes: declare only a queue named.
+    const declare = options.exchange === undefined || options.queue !== undefined;
+    const [replyTo] = await Promise.all([options.replyTo ?? (ignore ? undefined : this.backend.replyTo()), declare ? this.queues.ensure(queue) : undefined]);
     if (replyTo) spec.replyTo = replyTo;
     // Track before publishing: a fast worker's reply must find its waiter.
     const result: AsyncResult<R> = replyTo && !options.replyTo
       ? this.backend.track<R>(spec.id)
       : new UnavailableAsyncResult<R>(spec.id, `results are ignored for task ${spec.id} (${name})`);
-    await this.broker.publish('', queue, encodeTask(spec));
+    await this.broker.publish(options.exchange ?? '', options.routingKey ?? queue, encodeTask(spec));
     return result;
   }
 }

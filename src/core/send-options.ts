@@ -6,6 +6,10 @@ export interface SendOptions {
   taskId?: string;
   /** Queue (routing key on the default exchange). */
   queue?: string;
+  /** Exchange to publish to (apply_async's `exchange`); default: the default exchange, routed by queue name. */
+  exchange?: string;
+  /** Routing key (apply_async's `routing_key`); default: the queue name. */
+  routingKey?: string;
   /** Run no earlier than this many seconds from now. */
   countdown?: number;
   /** Run no earlier than this time. */

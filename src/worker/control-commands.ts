@@ -3,7 +3,8 @@ import { toPythonIso } from '../core/dates.js';
 import { parseRateLimit } from '../core/rate-limit.js';
 import type { Task } from '../core/task.js';
 import { startWorkerEvents, workerEventsOf } from './events/service.js';
-import { jobInfo } from './job.js';
+import { jobInfo, type Job } from './job.js';
+import { activeQueueInfo } from './queue-info.js';
 import { WorkerStats } from './stats.js';
 import { ThreadRunner } from './threads/thread-runner.js';
 import type { ControlCommand } from './control.js';
@@ -84,6 +85,39 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
       // priority 6: the timer priority Celery schedules eta requests with.
       [...worker.eta.entries()].map(({ due, item }) => ({ eta: item.msg.eta ?? toPythonIso(new Date(due)), priority: 6, request: jobInfo(item, node) })),
     revoked: () => worker.revoked.list(),
+    active_queues: () => [...worker.consumers.bindings()].map(([name, b]) => activeQueueInfo(name, b, worker.app.config.queues[name] ?? {})),
+    // { id: [state, request] } for the ids this worker holds (Celery: active, reserved).
+    query_task: (args) => {
+      const wanted = new Set(ids(args['ids'] ?? args['id']));
+      const found: Record<string, [string, Record<string, unknown>]> = {};
+      const add = (state: string, jobs: Iterable<Job>) => {
+        for (const j of jobs) if (wanted.has(j.msg.id) && !(j.msg.id in found)) found[j.msg.id] = [state, jobInfo(j, node)];
+      };
+      add('active', worker.active);
+      add('reserved', [...worker.pool.waiting(), ...worker.limiter.held(), ...[...worker.eta.entries()].map((e) => e.item)]);
+      return found;
+    },
+    // Celery replies before the consumer is in place (call_soon); this replies once it is, or with the error.
+    add_consumer: async (args) => {
+      const queue = typeof args['queue'] === 'string' ? args['queue'] : '';
+      if (!queue) return { error: 'add_consumer needs a queue name' };
+      const str = (k: string) => (typeof args[k] === 'string' && args[k] ? (args[k] as string) : undefined);
+      const type = str('exchange_type') ?? 'direct';
+      if (type !== 'direct' && type !== 'topic' && type !== 'fanout') return { error: `unsupported exchange type '${type}'` };
+      try {
+        const added = await worker.consumers.add(queue, { exchange: str('exchange') ?? queue, exchangeType: type, routingKey: str('routing_key') ?? queue });
+        if (added) worker.app.log.info({ queue }, `Started consuming from ${queue}`);
+      } catch (err) {
+        worker.app.log.error({ err, queue }, `could not start consuming from ${queue}`);
+        return { error: `could not consume from ${queue}: ${(err as Error).message}` };
+      }
+      return { ok: `add consumer ${queue}` };
+    },
+    cancel_consumer: async (args) => {
+      const queue = String(args['queue'] ?? '');
+      if (await worker.consumers.cancel(queue)) worker.app.log.info({ queue }, `No longer consuming from ${queue}`);
+      return { ok: `no longer consuming from ${queue}` };
+    },
     stats: async () => {
       const broker = await worker.app.broker();
       return {

@@ -16,7 +16,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { App } from '../app.js';
-import type { Broker, Consumer, Delivery } from '../core/broker.js';
+import type { Broker, Delivery } from '../core/broker.js';
 import { parseIso } from '../core/dates.js';
 import { DuplicateNodeNameError, MalformedMessageError, MessageTooLargeError, NotRegisteredError } from '../core/errors.js';
 import { decodeTaskHeaders, decodeTaskV1, isProtocolV1, isSupportedContentType, serializeError, withBody, type TaskHeaders, type TaskMessage } from '../core/protocol.js';
@@ -36,6 +36,7 @@ import { ackJob, Job, rejectJob } from './job.js';
 import { RateLimiter } from './rate-limiter.js';
 import { RedeliveryGuard } from './redelivery-guard.js';
 import { RevokedSet } from './revoked.js';
+import { TaskConsumers } from './task-consumers.js';
 import { WorkerStats } from './stats.js';
 import { isThenable, type MaybePromise } from '../util/maybe-promise.js';
 import type { WorkerEventMap } from './worker-events.js';
@@ -58,7 +59,8 @@ const ETA_HORIZON_MS = 2000;
 /** A celeryts worker bound to one app. */
 export class Worker extends EventEmitter<WorkerEventMap> {
   readonly nodeName: string;
-  readonly queues: string[];
+  /** The task queues consumed; add_consumer / cancel_consumer change them while running. */
+  readonly consumers: TaskConsumers;
   readonly stats = new WorkerStats();
   readonly revoked = new RevokedSet();
   readonly pool: AsyncPool<Job>;
@@ -68,7 +70,6 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   readonly runner: TaskRunner;
   #state: State = 'new';
   #broker: Broker | undefined;
-  #consumers: Consumer[] = [];
   #control: ControlServer | undefined;
   #ctx: ExecutorContext | undefined;
   #stopping: Promise<void> | undefined;
@@ -81,7 +82,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   ) {
     super();
     this.nodeName = options.nodeName;
-    this.queues = options.queues?.length ? options.queues : [app.config.defaultQueue];
+    this.consumers = new TaskConsumers(options.queues?.length ? options.queues : [app.config.defaultQueue]);
     this.pool = new AsyncPool<Job>(app.config.concurrency, (job) => this.#run(job));
     this.limiter = new RateLimiter<Job>((job) => this.pool.submit(job), !app.config.disableRateLimits);
     this.eta = new EtaSchedule<Job>((job) => this.#admit(job));
@@ -89,6 +90,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       app.config.pool === 'threads'
         ? new ThreadRunner(app.config.concurrency, { config: app.config, modules: options.modules ?? [] }, app.log)
         : new AsyncRunner(app.log);
+  }
+
+  /** The task queues this worker consumes (or will, once started). */
+  get queues(): string[] {
+    return this.consumers.names;
   }
 
   /** prefetch = concurrency x multiplier. */
@@ -128,14 +134,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     await this.runner.start();
     this.#control = new ControlServer(broker, this.nodeName, createControlCommands(this), app.log);
     await this.#control.start();
-    const queues = await app.queues();
-    for (const q of this.queues) await queues.ensure(q);
+    await this.consumers.declareAll({ broker, queues: await app.queues(), prefetch: this.prefetchCount, onDelivery: (d, q) => this.#onDelivery(d, q) });
     broker.on('disconnected', this.#onDisconnected);
     if (app.config.sendEvents) await startWorkerEvents(this);
     this.#state = 'running';
-    for (const q of this.queues) {
-      this.#consumers.push(await broker.consume(q, { prefetch: this.prefetchCount }, (d) => this.#onDelivery(d, q)));
-    }
+    await this.consumers.consumeAll();
     app.log.info({ node: this.nodeName, queues: this.queues }, `${this.nodeName} ready.`);
   }
 
@@ -288,7 +291,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.#stopping ??= (async () => {
       this.#state = 'stopping';
       this.app.log.info({ node: this.nodeName, active: this.active.size }, 'worker: Warm shutdown');
-      await Promise.all(this.#consumers.map((c) => c.cancel().catch(() => undefined)));
+      await this.consumers.cancelAll();
       for (const job of [...this.pool.takeWaiting(), ...this.limiter.takeHeld(), ...this.eta.takeAll()]) rejectJob(job, true);
       await this.pool.onIdle();
       await Promise.all(this.#parking);

@@ -37,8 +37,8 @@ export function prepareTaskSent(name: string, args: unknown[], kwargs: Record<st
       eta: spec.eta ?? null,
       expires: spec.expires ?? null,
       queue,
-      exchange: '',
-      routing_key: queue,
+      exchange: options.exchange ?? '',
+      routing_key: options.routingKey ?? queue,
     },
   };
 }
