@@ -57,6 +57,8 @@ function brokerInfo(broker: Broker, heartbeatSeconds = 30): Record<string, unkno
 /** The remote-control commands a worker answers, with Celery's reply shapes. */
 export function createControlCommands(worker: Worker): Record<string, ControlCommand> {
   const node = worker.nodeName;
+  /** Received, not started: waiting for a pool slot or held back by a rate limit. */
+  const reservedJobs = (): Job[] => [...worker.pool.waiting(), ...worker.limiter.held()];
   const ids = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
   const revoke: ControlCommand = (args) => {
     const list = ids(args['task_id']);
@@ -80,7 +82,7 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
       return worker.app.registry.names().map((name) => taskInfo(worker.app.registry.get(name)!, items));
     },
     active: () => [...worker.active].map((j) => jobInfo(j, node)),
-    reserved: () => [...worker.pool.waiting(), ...worker.limiter.held()].map((j) => jobInfo(j, node)),
+    reserved: () => reservedJobs().map((j) => jobInfo(j, node)),
     scheduled: () =>
       // priority 6: the timer priority Celery schedules eta requests with.
       [...worker.eta.entries()].map(({ due, item }) => ({ eta: item.msg.eta ?? toPythonIso(new Date(due)), priority: 6, request: jobInfo(item, node) })),
@@ -94,7 +96,7 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
         for (const j of jobs) if (wanted.has(j.msg.id) && !(j.msg.id in found)) found[j.msg.id] = [state, jobInfo(j, node)];
       };
       add('active', worker.active);
-      add('reserved', [...worker.pool.waiting(), ...worker.limiter.held(), ...[...worker.eta.entries()].map((e) => e.item)]);
+      add('reserved', [...reservedJobs(), ...[...worker.eta.entries()].map((e) => e.item)]);
       return found;
     },
     // Celery replies before the consumer is in place (call_soon); this replies once it is, or with the error.

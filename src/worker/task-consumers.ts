@@ -26,7 +26,7 @@ export interface TaskConsumersContext {
 }
 
 /** Celery's binding for a queue nobody configured: exchange and routing key = its name. */
-export function defaultBinding(queue: string): QueueBinding {
+function defaultBinding(queue: string): QueueBinding {
   return { exchange: queue, exchangeType: 'direct', routingKey: queue };
 }
 
