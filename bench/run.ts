@@ -224,7 +224,10 @@ async function coldCall(amqp: BenchAmqp, runs: number): Promise<{ median: number
   const config = path.join(ROOT, 'bench', 'celeryts.config.ts');
   const once = (): number => {
     const t = performance.now();
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'celeryts.js'), 'call', 'bench.noop', '--config', config, '-b', URL_, '-Q', queue], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'celeryts.js'), 'call', 'bench.noop', '--config', config, '-b', URL_, '-Q', queue], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     const ms = performance.now() - t;
     if (r.status !== 0) throw new Error(`celeryts call failed (${r.status}): ${r.stderr}`);
     return ms;
@@ -260,7 +263,9 @@ async function main(): Promise<void> {
     for (const kind of kinds) {
       const r = await drain(amqp, kind.key, N, kind.launch);
       results.set(kind.key, [...(results.get(kind.key) ?? []), r]);
-      log(`round ${round} ${kind.key}: ${fmtRate(r.rate)} tasks/s, ${r.cpuUs.toFixed(1)} µs CPU/task, RabbitMQ ${r.brokerUs.toFixed(1)} µs/task, peak RSS ${r.peakRssMb.toFixed(0)} MB`);
+      log(
+        `round ${round} ${kind.key}: ${fmtRate(r.rate)} tasks/s, ${r.cpuUs.toFixed(1)} µs CPU/task, RabbitMQ ${r.brokerUs.toFixed(1)} µs/task, peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+      );
     }
   }
   const med = (key: string, pick: (r: DrainResult) => number) => (results.has(key) ? median(results.get(key)!.map(pick)) : undefined);
@@ -296,14 +301,46 @@ async function main(): Promise<void> {
     rows.push([k.label, `${fmtRate(r)} tasks/s`, fmtRatio(r, bare), cpu, Number.isNaN(broker) ? '' : broker.toFixed(1), k.target ?? '', ok]);
   }
   if (e2e) {
-    rows.push(['celeryts end-to-end, N calls, rpc results awaited', `${fmtRate(e2e.e2eRate)} tasks/s`, fmtRatio(e2e.e2eRate, bare), '', '', '>= 0.25 x bare', bare ? verdict(e2e.e2eRate >= 0.25 * bare) : '']);
-    rows.push([`warm round trip, one call at a time (${e2e.calls} calls)`, `p50 ${e2e.p50.toFixed(3)} ms, p99 ${e2e.p99.toFixed(3)} ms`, '', '', '', 'p50 <= 1 ms', verdict(e2e.p50 <= 1)]);
+    rows.push([
+      'celeryts end-to-end, N calls, rpc results awaited',
+      `${fmtRate(e2e.e2eRate)} tasks/s`,
+      fmtRatio(e2e.e2eRate, bare),
+      '',
+      '',
+      '>= 0.25 x bare',
+      bare ? verdict(e2e.e2eRate >= 0.25 * bare) : '',
+    ]);
+    rows.push([
+      `warm round trip, one call at a time (${e2e.calls} calls)`,
+      `p50 ${e2e.p50.toFixed(3)} ms, p99 ${e2e.p99.toFixed(3)} ms`,
+      '',
+      '',
+      '',
+      'p50 <= 1 ms',
+      verdict(e2e.p50 <= 1),
+    ]);
   }
   for (const { label, r } of rss) {
-    rows.push([`celeryts worker peak RSS draining ${RSS_N.toLocaleString('en-US')} (${label})`, `${r.peakRssMb.toFixed(1)} MB (at ${fmtRate(r.rate)} tasks/s)`, '', '', '', '<= 100 MB', verdict(r.peakRssMb <= 100)]);
+    rows.push([
+      `celeryts worker peak RSS draining ${RSS_N.toLocaleString('en-US')} (${label})`,
+      `${r.peakRssMb.toFixed(1)} MB (at ${fmtRate(r.rate)} tasks/s)`,
+      '',
+      '',
+      '',
+      '<= 100 MB',
+      verdict(r.peakRssMb <= 100),
+    ]);
   }
   if (cold) {
-    rows.push(['`celeryts call` cold start (no --wait), 10 runs', `median ${cold.median.toFixed(0)} ms, min ${cold.min.toFixed(0)} ms`, '', '', '', '<= 300 ms', verdict(cold.median <= 300)]);
+    rows.push([
+      '`celeryts call` cold start (no --wait), 10 runs',
+      `median ${cold.median.toFixed(0)} ms, min ${cold.min.toFixed(0)} ms`,
+      '',
+      '',
+      '',
+      '<= 300 ms',
+      verdict(cold.median <= 300),
+    ]);
   }
   const head = ['measurement', 'figure', 'x bare', 'consumer CPU µs/task', 'RabbitMQ CPU µs/task', 'target', ''];
   const table = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`);

@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { encodeTask } from '../../src/core/protocol.js';
+import { encodeTask } from '../../src/core/wire/task.js';
 import type { OutgoingMessage } from '../../src/core/broker.js';
 import { toPublishOptions } from '../../src/transport/amqp/mapping.js';
 

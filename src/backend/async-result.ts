@@ -3,7 +3,7 @@
  * (no polling); `get()` waits for a ready state.
  */
 import { ResultTimeoutError, ResultUnavailableError, TaskFailedError, TaskRevokedError } from '../core/errors.js';
-import type { ExceptionInfo } from '../core/protocol.js';
+import type { ExceptionInfo } from '../core/wire/exception.js';
 import type { AsyncResult } from '../core/result.js';
 import { READY_STATES, States } from '../core/states.js';
 

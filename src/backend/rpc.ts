@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker, Consumer, Delivery } from '../core/broker.js';
 import type { ResultBackend, ResultTarget } from '../core/backend.js';
-import { decodeResult, encodeResult } from '../core/protocol.js';
+import { decodeResult, encodeResult } from '../core/wire/result.js';
 import type { AsyncResult } from '../core/result.js';
 import { READY_STATES } from '../core/states.js';
 import { ResultState, StateAsyncResult, UnavailableAsyncResult } from './async-result.js';
@@ -57,7 +57,7 @@ export class RpcBackend implements ResultBackend {
   }
 
   #onReply(d: Delivery): void {
-    let body;
+    let body: ReturnType<typeof decodeResult>;
     try {
       body = decodeResult(d.body);
     } catch (err) {

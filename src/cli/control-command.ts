@@ -27,9 +27,7 @@ export function controlCommand(): Command {
       .option('--terminate', 'also stop the task if it is running')
       .action((ids: string[], flags: Flags) => run('revoke', { task_id: ids, terminate: flags.terminate === true, signal: 'SIGTERM' }, flags)),
   );
-  control.addCommand(
-    sub('shutdown', 'Warm-shut down workers').action((flags: Flags) => run('shutdown', {}, flags, false)),
-  );
+  control.addCommand(sub('shutdown', 'Warm-shut down workers').action((flags: Flags) => run('shutdown', {}, flags, false)));
   control.addCommand(
     sub('terminate', 'Stop running tasks by id (revoke with terminate)')
       .argument('<ids...>', 'task ids')

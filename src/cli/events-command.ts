@@ -112,7 +112,11 @@ function changeLine(state: ClusterState, e: ReceivedEvent, lastStatus: Map<strin
   }
   if (kind === 'task') {
     const t = state.tasks.get(String(e['uuid']))!;
-    const detail = [t.worker ? `on ${t.worker}` : '', runtime(t) ? `in ${runtime(t)}` : '', t.state === 'FAILURE' || t.state === 'RETRY' ? (t.exception ?? '') : ''];
+    const detail = [
+      t.worker ? `on ${t.worker}` : '',
+      runtime(t) ? `in ${runtime(t)}` : '',
+      t.state === 'FAILURE' || t.state === 'RETRY' ? (t.exception ?? '') : '',
+    ];
     return `${clock(now)} task ${t.uuid} ${t.name ?? '?'} ${t.state} ${detail.filter(Boolean).join(' ')}`.trimEnd();
   }
   return undefined;
@@ -203,16 +207,19 @@ async function watch(flags: EventsFlags): Promise<void> {
     draw();
   } else if (!flags.dump && !flags.json) {
     // Report workers whose heartbeats stopped.
-    timer = setInterval(() => {
-      const now = Date.now() / 1000;
-      for (const w of state.workers.values()) {
-        const status = state.status(w, now);
-        if (lastStatus.get(w.hostname) !== status) {
-          lastStatus.set(w.hostname, status);
-          write(`${clock(now)} worker ${w.hostname} ${status}`);
+    timer = setInterval(
+      () => {
+        const now = Date.now() / 1000;
+        for (const w of state.workers.values()) {
+          const status = state.status(w, now);
+          if (lastStatus.get(w.hostname) !== status) {
+            lastStatus.set(w.hostname, status);
+            write(`${clock(now)} worker ${w.hostname} ${status}`);
+          }
         }
-      }
-    }, (flags.frequency ?? 1) * 1000);
+      },
+      (flags.frequency ?? 1) * 1000,
+    );
   }
   try {
     await stopped;

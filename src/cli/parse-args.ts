@@ -40,5 +40,11 @@ export function seconds(raw: string): number {
 
 /** Collect a repeatable option; also splits comma lists (-Q a,b). */
 export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
 }

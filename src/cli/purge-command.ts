@@ -51,7 +51,9 @@ worker) are not in the queue and are not purged.`,
           }
           const n = queues.length;
           process.stdout.write(
-            purged ? `Purged ${purged} ${plural(purged, 'message')} from ${n} known task ${plural(n, 'queue')}.\n` : `No messages purged from ${n} ${plural(n, 'queue')}.\n`,
+            purged
+              ? `Purged ${purged} ${plural(purged, 'message')} from ${n} known task ${plural(n, 'queue')}.\n`
+              : `No messages purged from ${n} ${plural(n, 'queue')}.\n`,
           );
         } else code = 1;
       } finally {

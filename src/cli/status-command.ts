@@ -17,7 +17,13 @@ Examples:
     let code: number;
     try {
       code = await runBroadcast('ping', {}, flags, true, (replies) =>
-        [...Object.keys(replies).sort().map((node) => `->  ${node}: OK`), '', nodesOnline(Object.keys(replies).length)].join('\n'),
+        [
+          ...Object.keys(replies)
+            .sort()
+            .map((node) => `->  ${node}: OK`),
+          '',
+          nodesOnline(Object.keys(replies).length),
+        ].join('\n'),
       );
     } catch (err) {
       code = reportError(err);

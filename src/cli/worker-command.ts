@@ -65,12 +65,24 @@ SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second s
       // The process is the worker's: size its young generation for draining (see semi-space-cap.ts).
       const cap = capSemiSpace(app.config.workerMaxSemiSpaceMb);
       app.log.debug({ semiSpaceCap: cap.state === 'capped' ? `${cap.mib} MiB` : cap.state }, 'V8 young generation');
-      worker = new Worker(app, { nodeName: expandNodeName(app.config.workerName), modules: flags.app ?? [], ...(flags.queues ? { queues: flags.queues } : {}) });
+      worker = new Worker(app, {
+        nodeName: expandNodeName(app.config.workerName),
+        modules: flags.app ?? [],
+        ...(flags.queues ? { queues: flags.queues } : {}),
+      });
       const broker = await app.broker();
-      if (process.stdout.isTTY) process.stdout.write(bannerText(worker, VERSION, broker.displayUrl) + '\n');
+      if (process.stdout.isTTY) process.stdout.write(`${bannerText(worker, VERSION, broker.displayUrl)}\n`);
       else {
         app.log.info(
-          { node: worker.nodeName, version: VERSION, broker: broker.displayUrl, concurrency: app.config.concurrency, prefetch: worker.prefetchCount, queues: worker.queues, tasks: app.registry.names() },
+          {
+            node: worker.nodeName,
+            version: VERSION,
+            broker: broker.displayUrl,
+            concurrency: app.config.concurrency,
+            prefetch: worker.prefetchCount,
+            queues: worker.queues,
+            tasks: app.registry.names(),
+          },
           `celeryts worker ${worker.nodeName} starting`,
         );
       }

@@ -9,13 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Broker, Consumer, Delivery } from '../core/broker.js';
-import {
-  CONTROL_MESSAGE_TTL_MS,
-  CONTROL_QUEUE_EXPIRES_MS,
-  declarePidboxExchanges,
-  PIDBOX_EXCHANGE,
-  REPLY_PIDBOX_EXCHANGE,
-} from '../core/topology.js';
+import { CONTROL_MESSAGE_TTL_MS, CONTROL_QUEUE_EXPIRES_MS, declarePidboxExchanges, PIDBOX_EXCHANGE, REPLY_PIDBOX_EXCHANGE } from '../core/topology.js';
 
 /** Options of one broadcast. */
 export interface BroadcastOptions {

@@ -171,7 +171,18 @@ export class ClusterState {
   #worker(hostname: string): WorkerInfo {
     let w = this.workers.get(hostname);
     if (!w) {
-      w = { hostname, online: true, lastHeartbeat: undefined, freq: 2, active: 0, processed: 0, loadavg: [], swIdent: undefined, swVer: undefined, pid: undefined };
+      w = {
+        hostname,
+        online: true,
+        lastHeartbeat: undefined,
+        freq: 2,
+        active: 0,
+        processed: 0,
+        loadavg: [],
+        swIdent: undefined,
+        swVer: undefined,
+        pid: undefined,
+      };
       this.workers.set(hostname, w);
     }
     return w;
@@ -195,9 +206,22 @@ export class ClusterState {
   #updateTask(e: ReceivedEvent, kind: string, uuid: string): void {
     let t = this.tasks.get(uuid);
     const timestamp = num(e['timestamp']) ?? Date.now() / 1000;
-    if (t) this.tasks.delete(uuid); // re-insert: most recently changed last
+    if (t)
+      this.tasks.delete(uuid); // re-insert: most recently changed last
     else {
-      t = { uuid, name: undefined, state: 'PENDING', worker: undefined, args: undefined, kwargs: undefined, runtime: undefined, result: undefined, exception: undefined, retries: undefined, timestamp: 0 };
+      t = {
+        uuid,
+        name: undefined,
+        state: 'PENDING',
+        worker: undefined,
+        args: undefined,
+        kwargs: undefined,
+        runtime: undefined,
+        result: undefined,
+        exception: undefined,
+        retries: undefined,
+        timestamp: 0,
+      };
     }
     this.tasks.set(uuid, t);
     if (this.tasks.size > this.maxTasks) this.tasks.delete(this.tasks.keys().next().value as string);

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { ResultBackend } from '../core/backend.js';
 import type { Broker } from '../core/broker.js';
 import { toPythonIso } from '../core/dates.js';
-import { encodeTask, type TaskSendSpec } from '../core/protocol.js';
+import { encodeTask, type TaskSendSpec } from '../core/wire/task.js';
 import type { AsyncResult } from '../core/result.js';
 import type { SendOptions } from '../core/send-options.js';
 import type { SignatureJSON } from '../core/signature.js';
@@ -81,9 +81,10 @@ export class Producer {
     const [replyTo] = await Promise.all([options.replyTo ?? (ignore ? undefined : this.backend.replyTo()), declare ? this.queues.ensure(queue) : undefined]);
     if (replyTo) spec.replyTo = replyTo;
     // Track before publishing: a fast worker's reply must find its waiter.
-    const result: AsyncResult<R> = replyTo && !options.replyTo
-      ? this.backend.track<R>(spec.id)
-      : new UnavailableAsyncResult<R>(spec.id, `results are ignored for task ${spec.id} (${name})`);
+    const result: AsyncResult<R> =
+      replyTo && !options.replyTo
+        ? this.backend.track<R>(spec.id)
+        : new UnavailableAsyncResult<R>(spec.id, `results are ignored for task ${spec.id} (${name})`);
     await this.broker.publish(options.exchange ?? '', options.routingKey ?? queue, encodeTask(spec));
     return result;
   }

@@ -61,12 +61,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   const env = options.env ?? process.env;
   let found: { config: unknown; filepath: string } | null;
   try {
-    found = options.configFile
-      ? await explorer().load(path.resolve(cwd, options.configFile))
-      : await explorer().search(cwd);
+    found = options.configFile ? await explorer().load(path.resolve(cwd, options.configFile)) : await explorer().search(cwd);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    const where = options.configFile ? path.resolve(cwd, options.configFile) : (err as { filepath?: string }).filepath ?? 'config file';
+    const where = options.configFile ? path.resolve(cwd, options.configFile) : ((err as { filepath?: string }).filepath ?? 'config file');
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ConfigError(`config file not found: ${where}`, { cause: err });
     throw new ConfigError(`cannot load ${where}: ${(err as Error).message}`, { cause: err });

@@ -105,7 +105,7 @@ const isObject: Check = (v) => (v !== null && typeof v === 'object' && !Array.is
 const CHECKS: Record<keyof UserConfig, Check> = {
   root: isString,
   imports: isStringList,
-  brokerUrl: (v) => isString(v) ?? (/^(amqps?|file):\/\//.test(v as string) ? undefined : "must start with amqp://, amqps:// or file://"),
+  brokerUrl: (v) => isString(v) ?? (/^(amqps?|file):\/\//.test(v as string) ? undefined : 'must start with amqp://, amqps:// or file://'),
   resultBackend: (v) => (v === 'rpc://' || v === 'rpc' || v === 'none' || v === 'disabled' ? undefined : "must be 'rpc://' or 'none'"),
   defaultQueue: isString,
   queues: isObject,

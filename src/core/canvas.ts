@@ -73,9 +73,7 @@ export class Group<R extends unknown[] = unknown[]> {
   /** Send every member with the group id; resolves to a GroupResult. */
   async applyAsync(args: unknown[] = [], options: SendOptions = {}): Promise<GroupResult<R>> {
     const groupId = randomUUID();
-    const results = await Promise.all(
-      this.members.map((m, i) => m.applyAsync(args, {}, { ...options, group: groupId, groupIndex: i })),
-    );
+    const results = await Promise.all(this.members.map((m, i) => m.applyAsync(args, {}, { ...options, group: groupId, groupIndex: i })));
     return new GroupResult<R>(groupId, results);
   }
 

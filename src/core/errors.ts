@@ -20,11 +20,13 @@ export class NotRegisteredError extends CeleryTsError {
   get excArgs(): unknown[] {
     return [this.taskName];
   }
-  constructor(readonly taskName: string, suggestions: readonly string[] = []) {
+  constructor(
+    readonly taskName: string,
+    suggestions: readonly string[] = [],
+  ) {
     super(
       'CELERYTS_NOT_REGISTERED',
-      `Task of kind '${taskName}' is not registered` +
-        (suggestions.length ? ` (did you mean ${suggestions.map((s) => `'${s}'`).join(', ')}?)` : ''),
+      `Task of kind '${taskName}' is not registered` + (suggestions.length ? ` (did you mean ${suggestions.map((s) => `'${s}'`).join(', ')}?)` : ''),
     );
   }
 }
@@ -59,7 +61,10 @@ export class MalformedMessageError extends CeleryTsError {
 
 /** Waiting for a result took longer than the caller allowed. */
 export class ResultTimeoutError extends CeleryTsError {
-  constructor(readonly taskId: string, seconds: number) {
+  constructor(
+    readonly taskId: string,
+    seconds: number,
+  ) {
     super('CELERYTS_RESULT_TIMEOUT', `Timed out after ${seconds}s waiting for the result of task ${taskId}`);
   }
 }
@@ -89,7 +94,10 @@ export class TaskFailedError extends CeleryTsError {
 
 /** The task was revoked (or expired) before it ran. */
 export class TaskRevokedError extends CeleryTsError {
-  constructor(readonly taskId: string, reason = 'revoked') {
+  constructor(
+    readonly taskId: string,
+    reason = 'revoked',
+  ) {
     super('CELERYTS_TASK_REVOKED', `Task ${taskId} was ${reason}`);
   }
 }
@@ -124,7 +132,10 @@ export class MessageTooLargeError extends CeleryTsError {
 
 /** An acks-late message redelivered more often than `maxRedeliveries`: likely a task that kills its worker. */
 export class RedeliveryLimitError extends CeleryTsError {
-  constructor(readonly redeliveries: number, maxRedeliveries: number) {
+  constructor(
+    readonly redeliveries: number,
+    maxRedeliveries: number,
+  ) {
     super(
       'CELERYTS_REDELIVERY_LIMIT',
       `redelivered ${redeliveries} times, over maxRedeliveries (${maxRedeliveries}): every delivery ended without an ack, so the task may be killing its worker`,

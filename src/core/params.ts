@@ -42,7 +42,10 @@ function splitTopLevel(src: string): string[] {
 
 /** Read the parameter list of `fn`. */
 export function paramSpec(fn: Function): ParamSpec {
-  const src = Function.prototype.toString.call(fn).replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+  const src = Function.prototype.toString
+    .call(fn)
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/\/\/.*$/gm, '');
   let list: string;
   const open = src.indexOf('(');
   const arrow = src.indexOf('=>');

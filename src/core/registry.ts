@@ -26,7 +26,10 @@ export function closest(name: string, candidates: Iterable<string>, max = 3): st
     const score = c.endsWith(`.${tail}`) ? Math.min(d, 1) : d;
     if (score <= Math.max(2, Math.floor(name.length / 4))) scored.push([c, score]);
   }
-  return scored.sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0])).slice(0, max).map(([c]) => c);
+  return scored
+    .sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0]))
+    .slice(0, max)
+    .map(([c]) => c);
 }
 
 /** Tasks by name. One per name; a second task with a taken name is an error naming both files. */
@@ -36,9 +39,7 @@ export class TaskRegistry {
   register(task: Task<any, any>): void {
     const existing = this.#tasks.get(task.name);
     if (existing && existing !== task) {
-      throw new TaskNamingError(
-        `two tasks are named '${task.name}': one in ${existing.definingFile ?? '?'} and one in ${task.definingFile ?? '?'}`,
-      );
+      throw new TaskNamingError(`two tasks are named '${task.name}': one in ${existing.definingFile ?? '?'} and one in ${task.definingFile ?? '?'}`);
     }
     this.#tasks.set(task.name, task);
   }

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Embed } from './protocol.js';
+import type { Embed } from './wire/task.js';
 
 /** One call of a task as the worker sees it. Read it through `task.request` (or `self.request` with bind). */
 export interface Request {

@@ -43,7 +43,9 @@ export interface TaskOptions<B extends TaskClass = TaskClass> {
   /** Task class to instantiate (must extend Task). */
   base?: B;
   /** Retry automatically when the body throws one of these (instanceof). */
-  autoretryFor?: (abstract new (...args: any[]) => unknown)[];
+  autoretryFor?: (abstract new (
+    ...args: any[]
+  ) => unknown)[];
   /** Exponential backoff for automatic retries: true = factor 1 s, or a factor in seconds. */
   retryBackoff?: boolean | number;
   /** Cap of the backoff in seconds (default 600). */

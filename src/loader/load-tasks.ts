@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { ModuleLoadError, TaskNamingError } from '../core/errors.js';
 import { canonicalModuleName } from '../core/naming.js';
 import type { TaskRegistry } from '../core/registry.js';
-import { createdTasks, Task } from '../core/task.js';
+import { createdTasks, type Task } from '../core/task.js';
 import { resolveModule } from './resolve-module.js';
 import { ensureTsx } from './tsx.js';
 import { ownsFile, prepareTypeScript, requireTs } from './ts-require.js';
@@ -75,4 +75,3 @@ export async function loadTaskModules(refs: readonly string[], root: string, reg
   await registerCreatedTasks(registry, root);
   return files;
 }
-

@@ -50,7 +50,7 @@ export async function prepareTypeScript(entries: readonly string[]): Promise<boo
   const todo = entries.filter((f) => !owned.has(f));
   if (todo.length === 0) return true;
   if (todo.some((f) => declined.has(f)) || processLoadsTypeScript() || tsxRegistered()) {
-    todo.forEach((f) => declined.add(f));
+    for (const f of todo) declined.add(f);
     return false;
   }
   let esbuild: Esbuild;
@@ -93,7 +93,7 @@ export async function prepareTypeScript(entries: readonly string[]): Promise<boo
       wave = next;
     }
   } catch {
-    todo.forEach((f) => declined.add(f));
+    for (const f of todo) declined.add(f);
     return false; // NeedsEsm, top-level await ("not supported with the cjs output format"), a syntax error
   } finally {
     void esbuild.stop(); // its service process: not needed again
@@ -137,4 +137,3 @@ function installHook(): void {
   // Stack traces of compiled files point at TypeScript lines.
   process.setSourceMapsEnabled(true);
 }
-

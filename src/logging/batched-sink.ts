@@ -32,7 +32,10 @@ export function batchedSink(fd = 1): BatchedSink {
   if (!sink) {
     sink = new BatchedSink(fd);
     sinks.set(fd, sink);
-    if (sinks.size === 1) process.once('exit', () => sinks.forEach((s) => s.flushSync()));
+    if (sinks.size === 1)
+      process.once('exit', () => {
+        for (const s of sinks.values()) s.flushSync();
+      });
   }
   return sink;
 }

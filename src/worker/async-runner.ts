@@ -30,12 +30,13 @@ const BASE: Task<any, any> = Task.prototype;
 /** Run the handlers that follow a reported outcome, in Celery's order. */
 export function runAfterHandlers(log: Logger, job: Job, outcome: Outcome, retval: unknown, einfo: ExceptionDetails | null): MaybePromise<void> {
   const { task, msg } = job;
-  let first: MaybePromise<void> = undefined;
+  let first: MaybePromise<void> | undefined;
   if (outcome.state === 'SUCCESS') {
     if (task.onSuccess !== BASE.onSuccess) first = safely(log, job, 'onSuccess', () => task.onSuccess(retval, msg.id, msg.args, msg.kwargs));
   } else if (outcome.state === 'RETRY') {
     if (task.onRetry !== BASE.onRetry) first = safely(log, job, 'onRetry', () => task.onRetry(retval, msg.id, msg.args, msg.kwargs, einfo!));
-  } else if (einfo && task.onFailure !== BASE.onFailure) first = safely(log, job, 'onFailure', () => task.onFailure(retval, msg.id, msg.args, msg.kwargs, einfo));
+  } else if (einfo && task.onFailure !== BASE.onFailure)
+    first = safely(log, job, 'onFailure', () => task.onFailure(retval, msg.id, msg.args, msg.kwargs, einfo));
   if (task.afterReturn === BASE.afterReturn) return first;
   const state = outcome.state === 'LOST' ? 'FAILURE' : outcome.state;
   return andThen(first, () => safely(log, job, 'afterReturn', () => task.afterReturn(state, retval, msg.id, msg.args, msg.kwargs, einfo)));
@@ -64,8 +65,13 @@ export class AsyncRunner implements TaskRunner {
 
   run(job: Job, request: Request): MaybePromise<Outcome> {
     const { task, msg } = job;
-    const before = task.beforeStart === BASE.beforeStart ? undefined : safely(this.log, job, 'beforeStart', () => task.beforeStart(msg.id, msg.args, msg.kwargs));
-    if (isThenable(before)) return this.#killable(job, Promise.resolve(before).then(() => this.#body(job, request)));
+    const before =
+      task.beforeStart === BASE.beforeStart ? undefined : safely(this.log, job, 'beforeStart', () => task.beforeStart(msg.id, msg.args, msg.kwargs));
+    if (isThenable(before))
+      return this.#killable(
+        job,
+        Promise.resolve(before).then(() => this.#body(job, request)),
+      );
     const outcome = this.#body(job, request);
     return isThenable(outcome) ? this.#killable(job, Promise.resolve(outcome)) : outcome;
   }

@@ -32,7 +32,14 @@ function brokerInfo(broker: Broker, heartbeatSeconds = 30): Record<string, unkno
     url = undefined;
   }
   if (broker.transport !== 'amqp' || !url) {
-    return { hostname: null, userid: null, virtual_host: '/', port: null, transport: broker.transport, transport_options: url ? { data_folder: decodeURIComponent(url.pathname) } : {} };
+    return {
+      hostname: null,
+      userid: null,
+      virtual_host: '/',
+      port: null,
+      transport: broker.transport,
+      transport_options: url ? { data_folder: decodeURIComponent(url.pathname) } : {},
+    };
   }
   const ssl = url.protocol === 'amqps:';
   const heartbeat = Number(url.searchParams.get('heartbeat') ?? heartbeatSeconds);
@@ -156,7 +163,10 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
         return { error: 'unknown task' };
       }
       worker.limiter.setLimit(name, limit);
-      worker.app.log.info({ task: name, rateLimit: limit }, limit ? `New rate limit for tasks of type ${name}: ${limit}.` : `Rate limits disabled for tasks of type ${name}`);
+      worker.app.log.info(
+        { task: name, rateLimit: limit },
+        limit ? `New rate limit for tasks of type ${name}: ${limit}.` : `Rate limits disabled for tasks of type ${name}`,
+      );
       task.rateLimit = limit === null ? null : String(limit);
       return { ok: limit ? 'new rate limit set successfully' : 'rate limit disabled successfully' };
     },

@@ -1,16 +1,10 @@
 /**
  * Remote control, worker side: each worker consumes its own `<node>.celery.pidbox` queue bound
  * to the `celery.pidbox` fanout exchange and answers on `reply.celery.pidbox` with routing
- * key = the client's id, header `ticket`, body `{ "<node>": answer }` (../shared/protocol/pidbox.json).
+ * key = the client's id, header `ticket`, body `{ "<node>": answer }` (test/fixtures/protocol/pidbox.json).
  */
 import type { Broker, Consumer, Delivery } from '../core/broker.js';
-import {
-  CONTROL_MESSAGE_TTL_MS,
-  CONTROL_QUEUE_EXPIRES_MS,
-  declarePidboxExchanges,
-  PIDBOX_EXCHANGE,
-  pidboxQueueName,
-} from '../core/topology.js';
+import { CONTROL_MESSAGE_TTL_MS, CONTROL_QUEUE_EXPIRES_MS, declarePidboxExchanges, PIDBOX_EXCHANGE, pidboxQueueName } from '../core/topology.js';
 import type { Logger } from '../logging/logger.js';
 
 /** A control command: gets the request's arguments, returns the answer (or undefined for no reply). */

@@ -10,7 +10,7 @@
  *                      ─▶ afterReturn ─▶ [late: ack] ─▶ done
  */
 import type { ResultBackend } from '../core/backend.js';
-import { serializeError } from '../core/protocol.js';
+import { serializeError } from '../core/wire/exception.js';
 import { TimeLimitExceeded, WorkerLostError } from '../core/errors.js';
 import type { Request } from '../core/request.js';
 import type { Retry } from '../core/retry.js';
@@ -236,7 +236,10 @@ async function afterOtherOutcome(job: Job, ctx: ExecutorContext, outcome: Exclud
       const info = serializeError(retval);
       await report(job, ctx, States.FAILURE, info, einfo.traceback);
       ctx.emit('task-failed', job, retval, einfo.traceback);
-      log.error({ taskId: msg.id, task: msg.task, err: retval }, `Task ${label} raised unexpected: ${info.exc_type}(${info.exc_message.map(String).join(', ')})`);
+      log.error(
+        { taskId: msg.id, task: msg.task, err: retval },
+        `Task ${label} raised unexpected: ${info.exc_type}(${info.exc_message.map(String).join(', ')})`,
+      );
       break;
     }
   }
@@ -248,7 +251,11 @@ function finishJob(job: Job, ctx: ExecutorContext, outcome: Outcome, retval: unk
   const handlers = outcome.state !== 'REVOKED' ? ctx.runner.finish(job, outcome, retval, einfo) : undefined;
   return andThen(handlers, () => {
     const sends =
-      outcome.state === 'SUCCESS' ? sendFollowUps(job, ctx, retval) : outcome.state === 'FAILURE' || outcome.state === 'LOST' ? sendErrbacks(job, ctx) : undefined;
+      outcome.state === 'SUCCESS'
+        ? sendFollowUps(job, ctx, retval)
+        : outcome.state === 'FAILURE' || outcome.state === 'LOST'
+          ? sendErrbacks(job, ctx)
+          : undefined;
     return andThen(sends, () => {
       // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the outcome.
       ackJob(job);
@@ -309,7 +316,7 @@ function sendFollowUps(job: Job, ctx: ExecutorContext, retval: unknown): MaybePr
   const { callbacks, chain } = job.msg.embed;
   if (!callbacks?.length && !chain?.length) return;
   const sends: Promise<unknown>[] = (callbacks ?? []).map((sig) => send(ctx, job, sig, [retval], {}));
-  if (chain && chain.length) {
+  if (chain?.length) {
     const next = chain[chain.length - 1]!;
     const rest = chain.slice(0, -1);
     sends.push(send(ctx, job, next, [retval], rest.length ? { chain: rest } : {}));

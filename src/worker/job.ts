@@ -1,5 +1,5 @@
 import type { Delivery } from '../core/broker.js';
-import type { TaskMessage } from '../core/protocol.js';
+import type { TaskMessage } from '../core/wire/task.js';
 import type { Task } from '../core/task.js';
 import type { Outcome } from './outcome.js';
 

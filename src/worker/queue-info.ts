@@ -15,7 +15,16 @@ export function activeQueueInfo(name: string, b: QueueBinding, options: QueueOpt
   const seconds = (ms: number | undefined) => (ms === undefined ? null : ms / 1000);
   return {
     name,
-    exchange: { name: b.exchange, type: b.exchangeType, arguments: null, durable: true, passive: false, auto_delete: false, delivery_mode: null, no_declare: false },
+    exchange: {
+      name: b.exchange,
+      type: b.exchangeType,
+      arguments: null,
+      durable: true,
+      passive: false,
+      auto_delete: false,
+      delivery_mode: null,
+      no_declare: false,
+    },
     routing_key: b.routingKey,
     queue_arguments: Object.keys(args).length ? args : null,
     binding_arguments: null,

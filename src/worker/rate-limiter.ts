@@ -50,11 +50,14 @@ export class RateLimiter<T> {
 
   #schedule(lane: Lane<T>): void {
     if (lane.timer || lane.waiting.length === 0) return;
-    lane.timer = setTimeout(() => {
-      lane.timer = undefined;
-      while (lane.waiting.length && lane.bucket.take()) this.release(lane.waiting.shift()!);
-      this.#schedule(lane);
-    }, Math.max(1, Math.ceil(lane.bucket.wait())));
+    lane.timer = setTimeout(
+      () => {
+        lane.timer = undefined;
+        while (lane.waiting.length && lane.bucket.take()) this.release(lane.waiting.shift()!);
+        this.#schedule(lane);
+      },
+      Math.max(1, Math.ceil(lane.bucket.wait())),
+    );
   }
 
   /** Requests held back by limits. */

@@ -25,7 +25,7 @@
  */
 import type { Broker, Delivery } from '../core/broker.js';
 import { RedeliveryLimitError } from '../core/errors.js';
-import type { TaskHeaders } from '../core/protocol.js';
+import type { TaskHeaders } from '../core/wire/task.js';
 import type { Logger } from '../logging/logger.js';
 
 /** How many times the message was redelivered before this copy was published. */

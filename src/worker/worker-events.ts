@@ -1,4 +1,4 @@
-import type { TaskHeaders } from '../core/protocol.js';
+import type { TaskHeaders } from '../core/wire/task.js';
 import type { Job } from './job.js';
 
 /**

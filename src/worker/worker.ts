@@ -19,7 +19,10 @@ import type { App } from '../app.js';
 import type { Broker, Delivery } from '../core/broker.js';
 import { parseIso } from '../core/dates.js';
 import { DuplicateNodeNameError, MalformedMessageError, MessageTooLargeError, NotRegisteredError } from '../core/errors.js';
-import { decodeTaskHeaders, decodeTaskV1, isProtocolV1, isSupportedContentType, serializeError, withBody, type TaskHeaders, type TaskMessage } from '../core/protocol.js';
+import { decodeTaskHeaders, withBody, type TaskHeaders, type TaskMessage } from '../core/wire/task.js';
+import { decodeTaskV1, isProtocolV1 } from '../core/wire/task-v1.js';
+import { isSupportedContentType } from '../core/wire/json-body.js';
+import { serializeError } from '../core/wire/exception.js';
 import { closest } from '../core/registry.js';
 import { setCurrentApp } from '../core/app-port.js';
 import { States } from '../core/states.js';
@@ -125,7 +128,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       softTimeLimit: app.config.taskSoftTimeLimit,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     };
-    this.#guard = new RedeliveryGuard({ broker, log: app.log, maxRedeliveries: app.config.maxRedeliveries, refuse: (d, reason, err, h) => this.#refuse(d, reason, err, h) });
+    this.#guard = new RedeliveryGuard({
+      broker,
+      log: app.log,
+      maxRedeliveries: app.config.maxRedeliveries,
+      refuse: (d, reason, err, h) => this.#refuse(d, reason, err, h),
+    });
     this.on('task-finished', (job) => {
       this.active.delete(job);
       this.stats.countProcessed(job.msg.task);
@@ -200,9 +208,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   #park(job: Job, queue: string, due: number, wait: number): void {
     const d = job.delivery;
     this.app.log.debug({ taskId: job.msg.id, task: job.msg.task, eta: job.msg.eta }, 'scheduled task handed back to the broker until near its eta');
-    const p = this.#broker!
-      // Back to the queue it was consumed from (its routing key names a queue only on the default exchange).
-      .publish('', queue, { headers: d.headers, properties: d.properties, body: d.body }, { delayMs: wait })
+    // Back to the queue it was consumed from (its routing key names a queue only on the default exchange).
+    const p = this.#broker!.publish('', queue, { headers: d.headers, properties: d.properties, body: d.body }, { delayMs: wait })
       .then(
         () => ackJob(job),
         (err: unknown) => {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createBroker, encodeTask, type App, type Broker, type Headers, type MessageProperties } from 'celeryts';
-import { eventually } from '../harness.js';
+import { eventually } from '../support/harness.js';
 import { client, endedIds, logLines, nodeOf, setup, startWorker, statsOf, terminate, type Setup } from './kit.js';
 import { privateRabbit } from './private-rabbit.js';
 
@@ -44,15 +44,39 @@ function badMessages(pwned: string): Bad[] {
   add('protocol-v1', 'runs', (i) => ({
     headers: {},
     properties: { ...JSON_PROPS, correlationId: i },
-    body: Buffer.from(JSON.stringify({ task: 'faults.record', id: i, args: [i], kwargs: {}, retries: 0, eta: null, expires: null, utc: true, callbacks: null, errbacks: null, timelimit: [null, null], taskset: null, chord: null })),
+    body: Buffer.from(
+      JSON.stringify({
+        task: 'faults.record',
+        id: i,
+        args: [i],
+        kwargs: {},
+        retries: 0,
+        eta: null,
+        expires: null,
+        utc: true,
+        callbacks: null,
+        errbacks: null,
+        timelimit: [null, null],
+        taskset: null,
+        chord: null,
+      }),
+    ),
   }));
-  add('unknown-content-type', 'content_type', (i) => ({ headers: v2('faults.record', i), properties: { ...JSON_PROPS, contentType: 'application/x-celeryts-unknown' }, body: Buffer.from('[["x"], {}, {}]') }));
+  add('unknown-content-type', 'content_type', (i) => ({
+    headers: v2('faults.record', i),
+    properties: { ...JSON_PROPS, contentType: 'application/x-celeryts-unknown' },
+    body: Buffer.from('[["x"], {}, {}]'),
+  }));
   add('pickle', 'content_type', (i) => ({
     headers: v2('faults.record', i),
     properties: { ...JSON_PROPS, contentType: 'application/x-python-serialize', contentEncoding: 'binary' },
     body: Buffer.from(`cos\nsystem\n(S'touch ${pwned}'\ntR.`),
   }));
-  add('too-large', 'too_large', (i) => ({ headers: v2('faults.record', i), properties: JSON_PROPS, body: Buffer.from(JSON.stringify([['x'.repeat(MAX_BYTES)], {}, {}])) }));
+  add('too-large', 'too_large', (i) => ({
+    headers: v2('faults.record', i),
+    properties: JSON_PROPS,
+    body: Buffer.from(JSON.stringify([['x'.repeat(MAX_BYTES)], {}, {}])),
+  }));
   add('unknown-task', 'not_registered', (i) => ({ headers: v2('faults.nope', i), properties: JSON_PROPS, body: Buffer.from('[[], {}, {}]') }));
   add('throwing-args', 'fails', (i) => encodeTask({ id: i, task: 'faults.strict', args: ['not a number'] }));
   return list;
@@ -103,9 +127,15 @@ describe('bad input, each followed by a good task (private RabbitMQ, dead-letter
     const lines = logLines(w.output());
     for (const m of bad) {
       const errors = lines.filter((l) => l['taskId'] === m.id && Number(l['level']) >= 50);
-      assert.equal(errors.length, m.expect === 'runs' ? 0 : 1, `${m.what}: ${errors.length} error lines with its task id:\n${errors.map((l) => l['msg']).join('\n')}`);
+      assert.equal(
+        errors.length,
+        m.expect === 'runs' ? 0 : 1,
+        `${m.what}: ${errors.length} error lines with its task id:\n${errors.map((l) => l['msg']).join('\n')}`,
+      );
     }
     assert.equal(await terminate(w), 0);
-    console.log(`bad input: ${rejected.length} rejected and dead-lettered, counted ${JSON.stringify(stats['rejected'])}; v1 ran; throwing task FAILED; ${bad.length} good tasks ran`);
+    console.log(
+      `bad input: ${rejected.length} rejected and dead-lettered, counted ${JSON.stringify(stats['rejected'])}; v1 ran; throwing task FAILED; ${bad.length} good tasks ran`,
+    );
   });
 });

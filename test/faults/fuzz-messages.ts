@@ -23,7 +23,17 @@ export interface FuzzMessage {
 }
 
 const NASTY_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', '__type__', '__value__', 'task', 'id', 'args', 'kwargs', '', 'x'.repeat(255)];
-const CONTENT_TYPES = ['application/json', 'application/json', 'application/json', undefined, 'application/x-python-serialize', 'application/x-yaml', 'application/x-msgpack', 'text/plain', 'application/data'];
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json',
+  'application/json',
+  undefined,
+  'application/x-python-serialize',
+  'application/x-yaml',
+  'application/x-msgpack',
+  'text/plain',
+  'application/data',
+];
 const TASKS = ['faults.echo', 'faults.echo', 'faults.echo', 'faults.strict', 'faults.nope', '', 'faults.echo.', 'x'.repeat(2000)];
 
 /** Random values, messages and bodies from one generator. */
@@ -48,7 +58,16 @@ export class Fuzzer {
     let s = '';
     for (let i = 0; i < len; i++) {
       const k = this.#int(10);
-      s += k < 6 ? String.fromCharCode(97 + this.#int(26)) : k < 7 ? String.fromCharCode(this.#int(32)) : k < 8 ? '"\\\'{}[]'.charAt(this.#int(7)) : k < 9 ? String.fromCodePoint(0x80 + this.#int(0x2000)) : '😀';
+      s +=
+        k < 6
+          ? String.fromCharCode(97 + this.#int(26))
+          : k < 7
+            ? String.fromCharCode(this.#int(32))
+            : k < 8
+              ? '"\\\'{}[]'.charAt(this.#int(7))
+              : k < 9
+                ? String.fromCodePoint(0x80 + this.#int(0x2000))
+                : '😀';
     }
     return s;
   }
@@ -139,7 +158,13 @@ export class Fuzzer {
 
   #signature(): unknown {
     if (this.#chance(0.3)) return this.json(2);
-    return { task: this.#pick(['faults.echo', 'faults.nope', this.#string(10)]), args: this.#chance(0.8) ? [] : this.json(1), kwargs: {}, options: this.#chance(0.8) ? {} : this.json(1), immutable: this.#chance(0.5) };
+    return {
+      task: this.#pick(['faults.echo', 'faults.nope', this.#string(10)]),
+      args: this.#chance(0.8) ? [] : this.json(1),
+      kwargs: {},
+      options: this.#chance(0.8) ? {} : this.json(1),
+      immutable: this.#chance(0.5),
+    };
   }
 
   #body(maxBytes: number): Buffer {
@@ -155,7 +180,12 @@ export class Fuzzer {
     if (k === 4) return Buffer.from(JSON.stringify([['y'.repeat(maxBytes + this.#int(3) - 1)], {}, {}]));
     if (k === 5) {
       // Protocol v1 bodies, good and bad.
-      const v1: Record<string, unknown> = { task: this.#pick(TASKS), id: `fz1-${this.#int(1e9)}`, args: this.#chance(0.8) ? [] : this.json(2), kwargs: this.#chance(0.8) ? {} : this.json(2) };
+      const v1: Record<string, unknown> = {
+        task: this.#pick(TASKS),
+        id: `fz1-${this.#int(1e9)}`,
+        args: this.#chance(0.8) ? [] : this.json(2),
+        kwargs: this.#chance(0.8) ? {} : this.json(2),
+      };
       if (this.#chance(0.3)) v1['eta'] = this.#date();
       if (this.#chance(0.3)) v1['callbacks'] = this.json(2);
       if (this.#chance(0.2)) delete v1[this.#pick(['task', 'id', 'args'])];
@@ -164,7 +194,12 @@ export class Fuzzer {
     if (k === 6) return Buffer.from([0xff, 0xfe, 0x5b, 0x5d, 0xc3, 0x28]); // not UTF-8
     const embed = this.#chance(0.6)
       ? { callbacks: null, errbacks: null, chain: null, chord: null }
-      : { callbacks: this.#chance(0.5) ? [this.#signature()] : this.json(1), errbacks: this.#chance(0.5) ? null : [this.#signature()], chain: this.#chance(0.7) ? null : [this.#signature()], chord: this.json(1) };
+      : {
+          callbacks: this.#chance(0.5) ? [this.#signature()] : this.json(1),
+          errbacks: this.#chance(0.5) ? null : [this.#signature()],
+          chain: this.#chance(0.7) ? null : [this.#signature()],
+          chord: this.json(1),
+        };
     const args = this.#chance(0.9) ? Array.from({ length: this.#int(4) }, () => this.json(3)) : this.json(3);
     const body = [args, this.#chance(0.8) ? {} : this.json(2), this.#chance(0.9) ? embed : this.json(2)];
     if (this.#chance(0.1)) body.length = this.#int(3);
@@ -174,7 +209,15 @@ export class Fuzzer {
   #pidbox(): OutgoingMessage {
     // Never 'shutdown': that one is allowed to stop the worker.
     const method = this.#pick(['ping', 'stats', 'registered', 'active', 'reserved', 'revoke', 'rate_limit', 'enable_events', 'nope', this.#string(10)]);
-    const body = this.#chance(0.2) ? this.json(3) : { method, arguments: this.json(2), destination: this.#chance(0.5) ? null : this.json(1), ticket: this.json(1), reply_to: this.#chance(0.5) ? { exchange: 'reply.celery.pidbox', routing_key: this.#string(10) } : this.json(1) };
+    const body = this.#chance(0.2)
+      ? this.json(3)
+      : {
+          method,
+          arguments: this.json(2),
+          destination: this.#chance(0.5) ? null : this.json(1),
+          ticket: this.json(1),
+          reply_to: this.#chance(0.5) ? { exchange: 'reply.celery.pidbox', routing_key: this.#string(10) } : this.json(1),
+        };
     return { headers: this.#chance(0.5) ? {} : { expires: this.#header() }, properties: this.#properties(), body: Buffer.from(JSON.stringify(body) ?? 'null') };
   }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { App, Broker } from 'celeryts';
-import { eventually } from '../harness.js';
+import { eventually } from '../support/harness.js';
 import { Fuzzer } from './fuzz-messages.js';
 import { client, endedIds, nodeOf, setup, startWorker, statsOf, terminate, type Setup } from './kit.js';
 import { privateRabbit } from './private-rabbit.js';
@@ -48,9 +48,13 @@ describe(`fuzz: random messages for ${SECONDS}s (seed ${SEED})`, () => {
         continue;
       }
       const batch = Array.from({ length: 20 }, () => fuzz.next(MAX_BYTES));
-      await Promise.all(batch.map((m) => broker.publish(m.exchange, m.exchange ? '' : s.queue, m.message).catch((err) => {
-        if (refused++ === 0) console.log('first publish refused by the client:', (err as Error).message);
-      })));
+      await Promise.all(
+        batch.map((m) =>
+          broker.publish(m.exchange, m.exchange ? '' : s.queue, m.message).catch((err) => {
+            if (refused++ === 0) console.log('first publish refused by the client:', (err as Error).message);
+          }),
+        ),
+      );
       sent += batch.length;
       if (warm === undefined && Date.now() > warmUpEnd) warm = await rss();
       if (sent % 2000 === 0) samples.push(await rss());

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { App } from 'celeryts';
-import { eventually } from '../harness.js';
+import { eventually } from '../support/harness.js';
 import { client, endedIds, idsLogged, kill, runs, sendRecords, setup, startWorker, terminate, untilEnded, type Setup } from './kit.js';
 import { privateRabbit, type PrivateRabbit } from './private-rabbit.js';
 
@@ -70,9 +70,18 @@ describe('workers SIGKILLed three times mid-run (private RabbitMQ)', () => {
     after(() => app.close());
 
     it('every id is recorded; the runs of tasks a killed worker held are flagged redelivered', async () => {
-      const { ids, killed, lastOutput } = await killRun(s, app, ['-c', '8', '--acks-late', '--loglevel', 'debug'], (ids) => endedIds(s.record).size === ids.length);
+      const { ids, killed, lastOutput } = await killRun(
+        s,
+        app,
+        ['-c', '8', '--acks-late', '--loglevel', 'debug'],
+        (ids) => endedIds(s.record).size === ids.length,
+      );
       const ended = endedIds(s.record);
-      assert.deepEqual(ids.filter((id) => !ended.has(id)), [], 'no id missing');
+      assert.deepEqual(
+        ids.filter((id) => !ended.has(id)),
+        [],
+        'no id missing',
+      );
       const all = runs(s.record);
       const inFlight = killed.map((k) => {
         const mine = all.filter((r) => r.pid === k.pid);
@@ -81,7 +90,11 @@ describe('workers SIGKILLed three times mid-run (private RabbitMQ)', () => {
       });
       for (const [i, ids] of inFlight.entries()) {
         assert.ok(ids.length > 0, `kill ${i + 1} happened mid-task`);
-        for (const id of ids) assert.ok(all.some((r) => r.id === id && r.event === 'end' && r.pid !== killed[i]!.pid && r.redelivered), `${id} ran again, flagged`);
+        for (const id of ids)
+          assert.ok(
+            all.some((r) => r.id === id && r.event === 'end' && r.pid !== killed[i]!.pid && r.redelivered),
+            `${id} ran again, flagged`,
+          );
       }
       const flagged = assertRedeliveriesFlagged(s.record, killed);
       const starts = new Map<string, number>();
@@ -125,7 +138,11 @@ describe('workers SIGKILLed three times mid-run (private RabbitMQ)', () => {
       const ended = endedIds(s.record);
       const missing = ids.filter((id) => !ended.has(id));
       const suspects = killed.map(startedNotSucceeded);
-      for (const id of missing) assert.ok(suspects.some((set) => set.has(id)), `${id} was lost but no killed worker logged it as started`);
+      for (const id of missing)
+        assert.ok(
+          suspects.some((set) => set.has(id)),
+          `${id} was lost but no killed worker logged it as started`,
+        );
       const perKill = suspects.map((set) => missing.filter((id) => set.has(id)).length);
       for (const [i, set] of suspects.entries()) assert.ok(set.size <= 8, `kill ${i + 1}: at most concurrency (8) tasks in flight, log says ${set.size}`);
       const flagged = assertRedeliveriesFlagged(s.record, killed);

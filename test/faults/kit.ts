@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createApp, type App, type UserConfig } from 'celeryts';
-import { eventually, spawnWorker, tempRecordFile, type WorkerProcess } from '../harness.js';
-import { REPO } from '../helpers.js';
+import { eventually, spawnWorker, tempRecordFile, type WorkerProcess } from '../support/harness.js';
+import { REPO } from '../support/helpers.js';
 import type { PrivateRabbit } from './private-rabbit.js';
 
 /** The fault suite's project (root of its task names). */
@@ -84,7 +84,11 @@ export function runs(file: string): Run[] {
 
 /** Ids that ran to the end at least once. */
 export function endedIds(file: string): Set<string> {
-  return new Set(runs(file).filter((r) => r.event === 'end').map((r) => r.id));
+  return new Set(
+    runs(file)
+      .filter((r) => r.event === 'end')
+      .map((r) => r.id),
+  );
 }
 
 /** A worker's pino JSON lines (pretty lines and anything else are skipped). */
@@ -103,7 +107,11 @@ export function logLines(output: string): Record<string, unknown>[] {
 
 /** Task ids of log lines whose message matches. */
 export function idsLogged(output: string, re: RegExp): Set<string> {
-  return new Set(logLines(output).filter((l) => re.test(String(l['msg']))).map((l) => String(l['taskId'])));
+  return new Set(
+    logLines(output)
+      .filter((l) => re.test(String(l['msg'])))
+      .map((l) => String(l['taskId'])),
+  );
 }
 
 /** Send `faults.record` for every id, as its task id too (results ignored); resolves once the broker confirmed all. */

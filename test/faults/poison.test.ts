@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createBroker, type App, type Broker, type Delivery } from 'celeryts';
-import { eventually } from '../harness.js';
+import { eventually } from '../support/harness.js';
 import { client, endedIds, gone, logLines, nodeOf, runs, setup, spawnWorkerNoWait, statsOf, terminate, type Setup } from './kit.js';
 import { privateRabbit } from './private-rabbit.js';
 
@@ -45,7 +45,11 @@ describe('a poison task that kills its worker on every delivery (private RabbitM
     for (;;) {
       assert.ok(killed.length <= MAX_REDELIVERIES + 1, `the poison task killed ${killed.length} workers`);
       const w = await spawnWorkerNoWait(s);
-      await eventually(() => w.child.exitCode !== null || w.child.signalCode !== null || dead.length > 0, 30_000, 'the poison task to kill the worker or be dead-lettered');
+      await eventually(
+        () => w.child.exitCode !== null || w.child.signalCode !== null || dead.length > 0,
+        30_000,
+        'the poison task to kill the worker or be dead-lettered',
+      );
       if (dead.length === 0) {
         await gone(w);
         killed.push(w.child.pid!);
@@ -68,10 +72,16 @@ describe('a poison task that kills its worker on every delivery (private RabbitM
     const poisonRuns = runs(s.record).filter((r) => r.id === id && r.event === 'start');
     assert.equal(killed.length, MAX_REDELIVERIES + 1, 'ran once, then once per allowed redelivery');
     assert.equal(poisonRuns.length, MAX_REDELIVERIES + 1);
-    assert.deepEqual(poisonRuns.map((r) => r.redelivered), [false, ...Array(MAX_REDELIVERIES).fill(true)], 'every rerun is flagged redelivered');
+    assert.deepEqual(
+      poisonRuns.map((r) => r.redelivered),
+      [false, ...Array(MAX_REDELIVERIES).fill(true)],
+      'every rerun is flagged redelivered',
+    );
     assert.equal(dead.length, 1);
     assert.equal(dead[0]!.headers['id'], id);
     assert.equal(dead[0]!.headers['x-celeryts-redeliveries'], MAX_REDELIVERIES);
-    console.log(`poison task: killed ${killed.length} workers (1 + maxRedeliveries ${MAX_REDELIVERIES}), then dead-lettered by the next one with x-celeryts-redeliveries=${MAX_REDELIVERIES}`);
+    console.log(
+      `poison task: killed ${killed.length} workers (1 + maxRedeliveries ${MAX_REDELIVERIES}), then dead-lettered by the next one with x-celeryts-redeliveries=${MAX_REDELIVERIES}`,
+    );
   });
 });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { App } from 'celeryts';
-import { eventually } from '../harness.js';
+import { eventually } from '../support/harness.js';
 import { client, endedIds, logLines, runs, setup, startWorker, terminate, type Setup } from './kit.js';
 import { privateRabbit, type PrivateRabbit } from './private-rabbit.js';
 
@@ -25,7 +25,7 @@ describe('RabbitMQ restarted mid-run (private node: stop_app, start_app)', () =>
   });
   after(() => app.close());
 
-  it('worker and client resume within 5 s of the broker\'s return; every confirmed publish runs; no stale tags', async () => {
+  it("worker and client resume within 5 s of the broker's return; every confirmed publish runs; no stale tags", async () => {
     const broker = await app.broker();
     let clientBack = 0;
     broker.on('reconnected', () => (clientBack ||= Date.now()));
@@ -78,10 +78,14 @@ describe('RabbitMQ restarted mid-run (private node: stop_app, start_app)', () =>
     for (const [what, ms] of Object.entries(times)) assert.ok(ms <= RESUME_WITHIN_MS, `${what} ${ms} ms after the broker's return`);
 
     // Every confirmed publish runs (acks late: tasks running at the restart are redelivered and run again).
-    await eventually(() => {
-      const ended = endedIds(s.record);
-      return [...confirmed.keys()].every((id) => ended.has(id));
-    }, 60_000, 'every confirmed task to run');
+    await eventually(
+      () => {
+        const ended = endedIds(s.record);
+        return [...confirmed.keys()].every((id) => ended.has(id));
+      },
+      60_000,
+      'every confirmed task to run',
+    );
     assert.equal(w.child.exitCode, null, 'the worker did not crash');
     const out = w.output();
     assert.doesNotMatch(out, /PRECONDITION_FAILED|unknown delivery tag/i);

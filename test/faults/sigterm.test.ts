@@ -33,7 +33,11 @@ describe('SIGTERM mid-run (private RabbitMQ)', () => {
         const mine = runs(s.record).filter((r) => r.pid === w1.child.pid);
         const started = new Set(mine.filter((r) => r.event === 'start').map((r) => r.id));
         const ended = new Set(mine.filter((r) => r.event === 'end').map((r) => r.id));
-        assert.deepEqual([...started].filter((id) => !ended.has(id)), [], 'every task the worker started finished before it exited');
+        assert.deepEqual(
+          [...started].filter((id) => !ended.has(id)),
+          [],
+          'every task the worker started finished before it exited',
+        );
         assert.match(w1.output(), /Warm shutdown/);
 
         const w2 = await startWorker(s, args);
@@ -42,11 +46,21 @@ describe('SIGTERM mid-run (private RabbitMQ)', () => {
         const all = runs(s.record);
         const starts = new Map<string, number>();
         for (const r of all) if (r.event === 'start') starts.set(r.id, (starts.get(r.id) ?? 0) + 1);
-        assert.deepEqual(ids.filter((id) => !endedIds(s.record).has(id)), [], 'nothing lost');
-        assert.deepEqual([...starts].filter(([, n]) => n > 1), [], 'nothing run twice');
+        assert.deepEqual(
+          ids.filter((id) => !endedIds(s.record).has(id)),
+          [],
+          'nothing lost',
+        );
+        assert.deepEqual(
+          [...starts].filter(([, n]) => n > 1),
+          [],
+          'nothing run twice',
+        );
         assert.equal(await (await app.broker()).queueSize(s.queue), 0);
         const inFlight = mine.filter((r) => r.event === 'end' && r.at >= signalled).length;
-        console.log(`SIGTERM, acks ${acks}: ${inFlight} tasks in flight at the signal finished; exit 0 ${stopMs} ms after it; first worker ran ${ended.size}, all ${TASKS} ran exactly once`);
+        console.log(
+          `SIGTERM, acks ${acks}: ${inFlight} tasks in flight at the signal finished; exit 0 ${stopMs} ms after it; first worker ran ${ended.size}, all ${TASKS} ran exactly once`,
+        );
       } finally {
         await app.close();
       }

@@ -80,9 +80,7 @@ export class ConfirmPublisher {
   publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<void> {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
     if (!this.#channel && this.#waiting.length >= this.#maxBuffered) {
-      return Promise.reject(
-        new BrokerError(`publish refused: ${this.#waiting.length} publishes are already waiting for the broker connection to come back`),
-      );
+      return Promise.reject(new BrokerError(`publish refused: ${this.#waiting.length} publishes are already waiting for the broker connection to come back`));
     }
     return new Promise<void>((resolve, reject) => {
       const p: PendingPublish = { exchange, routingKey, content, options, resolve, reject, seq: 0, settled: false };
@@ -199,10 +197,7 @@ export class ConfirmPublisher {
 
   #confirm(tag: number, multiple: boolean, nacked: boolean): void {
     const settle = (p: PendingPublish): void =>
-      this.#settle(
-        p,
-        nacked ? new BrokerError(`the broker did not accept the message for exchange '${p.exchange}' (basic.nack)`) : undefined,
-      );
+      this.#settle(p, nacked ? new BrokerError(`the broker did not accept the message for exchange '${p.exchange}' (basic.nack)`) : undefined);
     if (multiple) {
       for (let head = this.#inFlight.at(0); head && head.seq <= tag; head = this.#inFlight.at(0)) {
         this.#inFlight.shift();

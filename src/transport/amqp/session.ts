@@ -25,13 +25,7 @@ export class AmqpSession {
   #admin: Promise<Channel> | undefined;
 
   /** Open a connection. `url` and `socketOptions` are amqplib's; errors are amqplib's too. */
-  static async open(
-    url: string,
-    socketOptions: amqp.SocketOptions,
-    generation: number,
-    logger: AmqpLogger,
-    onLost: SessionLostHandler,
-  ): Promise<AmqpSession> {
+  static async open(url: string, socketOptions: amqp.SocketOptions, generation: number, logger: AmqpLogger, onLost: SessionLostHandler): Promise<AmqpSession> {
     const model = await amqp.connect(url, socketOptions);
     return new AmqpSession(model, generation, logger, onLost);
   }

@@ -79,7 +79,11 @@ export class FileConsumer implements Consumer {
   ) {
     this.readyDir = host.layout.ready(queue);
     this.claimedDir = path.join(host.layout.claimedRoot(queue), this.tag);
-    this.feed = new ReadyFeed(this.readyDir, () => this.schedulePump(), (err) => host.reportError(err));
+    this.feed = new ReadyFeed(
+      this.readyDir,
+      () => this.schedulePump(),
+      (err) => host.reportError(err),
+    );
   }
 
   /** Create the claimed directory, arm the watcher and the poll, start delivering. */

@@ -30,7 +30,7 @@
  * enqueued at its due time (see readyNameOfDelayed): it queues after what was published before
  * that time and its TTL starts then, as after a RabbitMQ delay tier.
  */
-import { renameSync, watch, type FSWatcher } from 'node:fs';
+import { renameSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CandidateList } from './candidates.js';
@@ -100,7 +100,7 @@ export class DelayedMessages {
   async sweep(queue: string): Promise<void> {
     if (this.movers.has(queue)) return;
     const dir = this.host.layout.delayed(queue);
-    let st;
+    let st: Stats;
     try {
       st = await stat(dir);
     } catch (err) {
@@ -184,7 +184,7 @@ class DelayMover {
 
   /** Safety poll (and start): notice a new or replaced directory, a dead watcher, lost events. */
   private async check(): Promise<void> {
-    let st;
+    let st: Stats;
     try {
       st = await stat(this.dir);
     } catch (err) {

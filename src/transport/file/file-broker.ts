@@ -13,16 +13,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
-import type {
-  Broker,
-  ConsumeOptions,
-  Consumer,
-  DeliveryHandler,
-  ExchangeType,
-  OutgoingMessage,
-  PublishOptions,
-  QueueOptions,
-} from '../../core/broker.js';
+import type { Broker, ConsumeOptions, Consumer, DeliveryHandler, ExchangeType, OutgoingMessage, PublishOptions, QueueOptions } from '../../core/broker.js';
 import { BrokerError } from '../../core/errors.js';
 import { publishDelay } from '../publish-delay.js';
 import { FileConsumer, type ConsumerHost } from './consumer.js';

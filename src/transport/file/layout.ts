@@ -91,7 +91,7 @@ export function encodeName(name: string): string {
   let out = '';
   for (const ch of name) {
     if (SAFE.test(ch) && !(ch === '.' && out === '')) out += ch;
-    else for (const byte of Buffer.from(ch)) out += '%' + byte.toString(16).toUpperCase().padStart(2, '0');
+    else for (const byte of Buffer.from(ch)) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }

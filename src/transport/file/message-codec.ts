@@ -29,7 +29,7 @@ const NEWLINE = 0x0a;
 /** Serialize a message to the bytes of its file. */
 export function encodeMessage(m: StoredMessage): Buffer {
   const envelope: Envelope = { v: 1, exchange: m.exchange, routingKey: m.routingKey, headers: m.headers, properties: m.properties };
-  return Buffer.concat([Buffer.from(JSON.stringify(envelope) + '\n'), m.body]);
+  return Buffer.concat([Buffer.from(`${JSON.stringify(envelope)}\n`), m.body]);
 }
 
 /** Parse a message file; throws BrokerError naming `where` if it is not one. */

@@ -37,7 +37,7 @@ export interface ParsedName {
  * maxPriority (AMQP ignores it elsewhere), and is capped at that maximum.
  */
 export function newMessageName(priority: number | undefined, maxPriority: number | undefined, now = Date.now()): string {
-  return priorityKey(priority, maxPriority) + String(now).padStart(13, '0') + '-' + nextSeq() + '-' + processTag + '.0';
+  return `${priorityKey(priority, maxPriority) + String(now).padStart(13, '0')}-${nextSeq()}-${processTag}.0`;
 }
 
 /** Parse a name, or undefined for anything that is not a message file (stray or foreign files). */
@@ -55,7 +55,7 @@ export function parseMessageName(name: string): ParsedName | undefined {
  * Plain string order is due order. It never parses as a ready name (no `.generation`).
  */
 export function newDelayedName(dueAt: number, priority: number | undefined, maxPriority: number | undefined): string {
-  return String(dueAt).padStart(13, '0') + '-' + priorityKey(priority, maxPriority) + '-' + nextSeq() + '-' + processTag;
+  return `${String(dueAt).padStart(13, '0')}-${priorityKey(priority, maxPriority)}-${nextSeq()}-${processTag}`;
 }
 
 /** When a delayed message is due (ms since the epoch), or undefined for any other file name. */

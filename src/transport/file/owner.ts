@@ -36,7 +36,7 @@ function selfToken(): string {
   } catch {
     // No /proc (macOS, BSD): fall back to a lease.
   }
-  return 't' + Math.round(performance.timeOrigin).toString(36);
+  return `t${Math.round(performance.timeOrigin).toString(36)}`;
 }
 
 const token = selfToken();

@@ -144,7 +144,14 @@ export class QueueStore {
       ignoreGone(err);
       return 0;
     }
-    const removed = await Promise.all(names.map((n) => unlink(path.join(dir, n)).then(() => 1, () => 0)));
+    const removed = await Promise.all(
+      names.map((n) =>
+        unlink(path.join(dir, n)).then(
+          () => 1,
+          () => 0,
+        ),
+      ),
+    );
     return removed.reduce<number>((a, b) => a + b, 0);
   }
 
@@ -155,13 +162,7 @@ export class QueueStore {
    * With `durable`, resolves after the target directories are fsynced too. With `dueAt`, the
    * copies go to delayed/ instead of ready/, named to be moved at that time (delay-mover.ts).
    */
-  async enqueue(
-    targets: readonly QueueMeta[],
-    bytes: Buffer,
-    priority: number | undefined,
-    durable: boolean,
-    dueAt?: number,
-  ): Promise<Enqueued[]> {
+  async enqueue(targets: readonly QueueMeta[], bytes: Buffer, priority: number | undefined, durable: boolean, dueAt?: number): Promise<Enqueued[]> {
     if (targets.length === 0) return [];
     const dirOf = (queue: string): string => (dueAt === undefined ? this.layout.ready(queue) : this.layout.delayed(queue));
     const staged = stagingPath(this.layout.tmp);

@@ -10,6 +10,7 @@
  * the same clock tick could otherwise keep the same mtime.
  */
 import { mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import type { ExchangeType } from '../../core/broker.js';
 import { BrokerError } from '../../core/errors.js';
@@ -113,7 +114,7 @@ export class Topology {
 
   private async bindings(exchange: string): Promise<Binding[]> {
     const dir = this.layout.bindings(exchange);
-    let st;
+    let st: BigIntStats;
     try {
       st = await stat(dir, { bigint: true });
     } catch (err) {

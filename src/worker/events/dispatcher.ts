@@ -1,6 +1,6 @@
 /**
  * Publishes Celery's monitoring events on the `celeryev` topic exchange, as Celery's
- * EventDispatcher does (../shared/protocol/events.json):
+ * EventDispatcher does (test/fixtures/protocol/events.json):
  *
  *   body        { hostname, utcoffset, pid, clock, ...fields, timestamp, type }
  *   routing key type with '-' -> '.' (worker.heartbeat); buffered groups go as one list to
@@ -174,7 +174,10 @@ export class EventDispatcher {
     this.dropped += count;
     if (this.#warned) return;
     this.#warned = true; // once per outage: the next successful publish re-arms it
-    this.#log?.warn({ err: (err as Error | undefined)?.message, dropped: this.dropped }, 'monitoring events are being dropped (broker unavailable or too slow)');
+    this.#log?.warn(
+      { err: (err as Error | undefined)?.message, dropped: this.dropped },
+      'monitoring events are being dropped (broker unavailable or too slow)',
+    );
   }
 
   /** Flush, then wait (at most `timeoutMs`) for publishes in flight; stop sending. */

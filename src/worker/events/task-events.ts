@@ -1,6 +1,6 @@
 /**
  * The worker's in-process task events (worker-events.ts) as Celery's task events, field for
- * field as Celery 5.2's Request/strategy send them (../shared/protocol/events.json).
+ * field as Celery 5.2's Request/strategy send them (test/fixtures/protocol/events.json).
  */
 import type { Job } from '../job.js';
 import type { WorkerEventMap } from '../worker-events.js';

@@ -4,7 +4,7 @@
  * `celeryts call --send-event`.
  */
 import type { Broker } from '../../core/broker.js';
-import { encodeTask } from '../../core/protocol.js';
+import { encodeTask } from '../../core/wire/task.js';
 import type { SendOptions } from '../../core/send-options.js';
 import type { Logger } from '../../logging/logger.js';
 import { buildSendSpec } from '../../client/producer.js';

@@ -85,7 +85,11 @@ export function toWireOutcome(o: Outcome): WireOutcome {
     const { exc, eta, ...rest } = o.retry.options;
     return {
       state: 'RETRY',
-      options: { ...rest, ...(exc !== undefined ? { exc: toWireError(exc) } : {}), ...(eta !== undefined ? { eta: typeof eta === 'string' ? eta : eta.toISOString() } : {}) },
+      options: {
+        ...rest,
+        ...(exc !== undefined ? { exc: toWireError(exc) } : {}),
+        ...(eta !== undefined ? { eta: typeof eta === 'string' ? eta : eta.toISOString() } : {}),
+      },
     };
   }
   return { state: 'FAILURE', error: toWireError(o.state === 'FAILURE' || o.state === 'LOST' ? o.error : new Error('revoked')) };

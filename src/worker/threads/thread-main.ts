@@ -71,7 +71,14 @@ async function finish(m: Extract<ToThread, { type: 'finish' }>): Promise<void> {
   if (entry) {
     // The worker may have turned a retry into a failure (republish failed): it sends the error.
     const outcome: Outcome = m.error ? { state: 'FAILURE', error: fromWireError(m.error) } : entry.outcome;
-    const retval = outcome.state === 'SUCCESS' ? outcome.retval : outcome.state === 'RETRY' ? (outcome.retry.options.exc ?? outcome.retry) : outcome.state === 'REVOKED' ? null : outcome.error;
+    const retval =
+      outcome.state === 'SUCCESS'
+        ? outcome.retval
+        : outcome.state === 'RETRY'
+          ? (outcome.retry.options.exc ?? outcome.retry)
+          : outcome.state === 'REVOKED'
+            ? null
+            : outcome.error;
     const einfo = outcome.state === 'SUCCESS' ? null : { traceback: (retval as Error)?.stack ?? String(retval) };
     await runAfterHandlers(log, entry.job, outcome, retval, einfo);
   }

@@ -56,8 +56,7 @@ class Slot {
         else if (m.type === 'outcome' && m.jobId === this.#jobId) {
           this.#finishNeeded = !m.finished;
           this.#settleRun(fromWireOutcome(m.outcome));
-        }
-        else if (m.type === 'finished' && m.jobId === this.#jobId) this.#settleFinish();
+        } else if (m.type === 'finished' && m.jobId === this.#jobId) this.#settleFinish();
       };
       thread.on('message', onMessage);
       thread.on('error', (err) => {

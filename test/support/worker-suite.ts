@@ -8,10 +8,21 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chain, createApp, group, DuplicateNodeNameError, ResultTimeoutError, ResultUnavailableError, TaskFailedError, TaskRevokedError, Worker, type UserConfig } from 'celeryts';
+import {
+  chain,
+  createApp,
+  group,
+  DuplicateNodeNameError,
+  ResultTimeoutError,
+  ResultUnavailableError,
+  TaskFailedError,
+  TaskRevokedError,
+  Worker,
+  type UserConfig,
+} from 'celeryts';
 import { E2E, eventually, readRecord, startInProcess, tempRecordFile, type InProcess } from './harness.js';
 
-type Jobs = typeof import('./fixtures/e2e/app/jobs.js');
+type Jobs = typeof import('../fixtures/e2e/app/jobs.js');
 
 /** Register the worker suite for one broker. `brokerUrl` is called once per describe block. */
 export function runWorkerSuite(label: string, brokerUrl: () => string): void {
@@ -47,7 +58,10 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
 
     it('sends FAILURE with the error type and message; class handlers run in order', async () => {
       const r = await w.client.sendTask('app.jobs.divide', [1, 0]);
-      const err = await r.get({ timeout: 10 }).then(() => null, (e: unknown) => e);
+      const err = await r.get({ timeout: 10 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof TaskFailedError, `expected TaskFailedError, got ${String(err)}`);
       assert.equal(err.excType, 'RangeError');
       assert.deepEqual(err.excMessage, ['division by zero']);
@@ -74,7 +88,10 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
 
     it('rejects an unknown task, tells the caller NotRegistered, logs the closest names, keeps running', async () => {
       const r = await w.client.sendTask('app.jobs.stepp', ['x']);
-      const err = await r.get({ timeout: 10 }).then(() => null, (e: unknown) => e);
+      const err = await r.get({ timeout: 10 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof TaskFailedError);
       assert.equal(err.excType, 'NotRegistered');
       assert.deepEqual(err.excMessage, ['app.jobs.stepp']);
@@ -93,7 +110,11 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       await broker.publish('', queue, { headers: { task: 'app.jobs.step', id: id1 }, properties: props, body: Buffer.from('{not json') });
       await broker.publish('', queue, { headers: { id: randomUUID() }, properties: props, body: Buffer.from('[[],{},{}]') });
       const id3 = randomUUID();
-      await broker.publish('', queue, { headers: { task: 'app.jobs.step', id: id3 }, properties: { ...props, contentType: 'application/x-python-serialize' }, body: Buffer.from('cos\nsystem\n') });
+      await broker.publish('', queue, {
+        headers: { task: 'app.jobs.step', id: id3 },
+        properties: { ...props, contentType: 'application/x-python-serialize' },
+        body: Buffer.from('cos\nsystem\n'),
+      });
       const r = await w.client.sendTask('app.jobs.step', ['after-garbage']);
       assert.equal(await r.get({ timeout: 10 }), 'after-garbage');
       await eventually(() => (w.worker.stats.rejected['malformed'] ?? 0) >= 2 && w.worker.stats.rejected['content_type'] === 1, 3000, 'rejections counted');
@@ -155,9 +176,14 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       await free.get({ timeout: 10 });
       const freeDone = Date.now();
       await Promise.all(limited.map((r) => r.get({ timeout: 10 })));
-      const starts = readRecord(record).filter((e) => labels.includes(e.label)).map((e) => e.at);
+      const starts = readRecord(record)
+        .filter((e) => labels.includes(e.label))
+        .map((e) => e.at);
       const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
-      assert.ok(gaps.every((g) => g >= 80), `10/s: gaps of about 100 ms, got ${gaps.join(', ')}`);
+      assert.ok(
+        gaps.every((g) => g >= 80),
+        `10/s: gaps of about 100 ms, got ${gaps.join(', ')}`,
+      );
       assert.ok(freeDone < starts[starts.length - 1]!, 'an unlimited task ran while limited ones waited');
     });
 
@@ -212,7 +238,10 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
 
     it('retries: past maxRetries the original error fails the task', async () => {
       const r = await w.client.sendTask('app.jobs.hopeless', []);
-      const err = await r.get({ timeout: 10 }).then(() => null, (e: unknown) => e);
+      const err = await r.get({ timeout: 10 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof TaskFailedError);
       assert.equal(err.excType, 'RangeError');
       assert.deepEqual(err.excMessage, ['still broken']);
@@ -241,8 +270,14 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
     });
 
     it('hard time limit from the task or the message header fails the task with TimeLimitExceeded', async () => {
-      for (const r of [await w.client.sendTask('app.jobs.hardLimited', []), await w.client.sendTask('app.jobs.step', ['limited-by-header', 3000], {}, { timeLimit: 0.2 })]) {
-        const err = await r.get({ timeout: 10 }).then(() => null, (e: unknown) => e);
+      for (const r of [
+        await w.client.sendTask('app.jobs.hardLimited', []),
+        await w.client.sendTask('app.jobs.step', ['limited-by-header', 3000], {}, { timeLimit: 0.2 }),
+      ]) {
+        const err = await r.get({ timeout: 10 }).then(
+          () => null,
+          (e: unknown) => e,
+        );
         assert.ok(err instanceof TaskFailedError, String(err));
         assert.equal(err.excType, 'TimeLimitExceeded');
       }
@@ -275,14 +310,18 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       const routed = `${w.worker.queues[0]}.routed`;
       const broker = await w.client.broker();
       try {
-        assert.deepEqual(await ask('add_consumer', { queue: extra, exchange: null, exchange_type: 'direct', routing_key: null }), { ok: `add consumer ${extra}` });
+        assert.deepEqual(await ask('add_consumer', { queue: extra, exchange: null, exchange_type: 'direct', routing_key: null }), {
+          ok: `add consumer ${extra}`,
+        });
         assert.deepEqual(await ask('add_consumer', { queue: extra }), { ok: `add consumer ${extra}` }, 'a second add is a no-op');
         const viaExtra = await w.client.sendTask<{ routingKey: string }>('app.jobs.whoami', ['extra'], {}, { queue: extra });
         assert.equal((await viaExtra.get({ timeout: 10 })).routingKey, extra);
 
         // Bound to a topic exchange by a pattern: a task published there with a matching key arrives.
         const exchange = 'celeryts.test.topic';
-        assert.deepEqual(await ask('add_consumer', { queue: routed, exchange, exchange_type: 'topic', routing_key: `${routed}.#` }), { ok: `add consumer ${routed}` });
+        assert.deepEqual(await ask('add_consumer', { queue: routed, exchange, exchange_type: 'topic', routing_key: `${routed}.#` }), {
+          ok: `add consumer ${routed}`,
+        });
         const viaTopic = await w.client.sendTask<{ routingKey: string }>('app.jobs.whoami', ['topic'], {}, { exchange, routingKey: `${routed}.eu.west` });
         assert.equal((await viaTopic.get({ timeout: 10 })).routingKey, `${routed}.eu.west`);
 
@@ -345,7 +384,10 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       const started = Date.now();
       const rs = await Promise.all([0, 1].map(() => w.client.sendTask<number>('app.jobs.busy', [300])));
       const threads = await Promise.all(rs.map((r) => r.get({ timeout: 20 })));
-      assert.ok(threads.every((t) => t > 0), `ran in threads ${threads.join(', ')}, not the main thread`);
+      assert.ok(
+        threads.every((t) => t > 0),
+        `ran in threads ${threads.join(', ')}, not the main thread`,
+      );
       assert.notEqual(threads[0], threads[1]);
       assert.ok(Date.now() - started < 1500, 'two 300 ms busy loops overlapped');
     });
@@ -357,7 +399,10 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
 
     it('a hard time limit terminates the thread, fails the task, and a fresh thread takes the next one', async () => {
       const r = await w.client.sendTask('app.jobs.spin', []);
-      const err = await r.get({ timeout: 20 }).then(() => null, (e: unknown) => e);
+      const err = await r.get({ timeout: 20 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof TaskFailedError, String(err));
       assert.equal(err.excType, 'TimeLimitExceeded');
       assert.ok((await (await w.client.sendTask<number>('app.jobs.busy', [10])).get({ timeout: 20 })) > 0);
@@ -365,7 +410,10 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
 
     it('a thread that dies fails its task with WorkerLostError (acks late, no rejectOnWorkerLost)', async () => {
       const r = await w.client.sendTask('app.jobs.dies', []);
-      const err = await r.get({ timeout: 20 }).then(() => null, (e: unknown) => e);
+      const err = await r.get({ timeout: 20 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof TaskFailedError, String(err));
       assert.equal(err.excType, 'WorkerLostError');
       assert.equal(await (await w.client.sendTask('app.jobs.add', [1, 2])).get({ timeout: 20 }), 3);

@@ -10,10 +10,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Broker, Delivery } from '../src/core/broker.js';
-import { FileBroker } from '../src/transport/file/file-broker.js';
-import { Liveness, SELF_OWNER } from '../src/transport/file/owner.js';
-import { runBrokerConformance } from './broker-conformance.js';
+import type { Broker, Delivery } from '../../src/core/broker.js';
+import { FileBroker } from '../../src/transport/file/file-broker.js';
+import { Liveness, SELF_OWNER } from '../../src/transport/file/owner.js';
+import { runBrokerConformance } from '../support/broker-conformance.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'celeryts-file-broker-'));
 const scripts = mkdtempSync(path.join(tmpdir(), 'celeryts-file-child-'));
@@ -31,7 +31,7 @@ const uniq = (what: string): string => `ft.${what}.${randomBytes(4).toString('he
 // A consumer process: prints READY, then one JSON line per delivery. mode 'ack' acks, 'hold'
 // never acks (to be killed with unacked deliveries). It can also declare an exclusive queue.
 const CHILD = `
-import { FileBroker } from ${JSON.stringify(new URL('../src/transport/file/file-broker.ts', import.meta.url).href)};
+import { FileBroker } from ${JSON.stringify(new URL('../../src/transport/file/file-broker.ts', import.meta.url).href)};
 const [url, queue, mode, prefetch, exclusiveQueue] = process.argv.slice(2);
 const b = new FileBroker(url);
 b.on('error', (e) => process.stderr.write(String(e.stack) + '\\n'));
@@ -120,7 +120,10 @@ describe('file broker specifics', { concurrency: false }, () => {
       const dupes = all.filter((x, i) => all.indexOf(x) !== i);
       assert.deepEqual(dupes, [], 'duplicate deliveries across processes');
       assert.equal(new Set(all).size, n, 'every message delivered');
-      assert.ok(children.every((c) => c.lines.length > 0), `both processes should claim some (got ${children.map((c) => c.lines.length).join(' / ')})`);
+      assert.ok(
+        children.every((c) => c.lines.length > 0),
+        `both processes should claim some (got ${children.map((c) => c.lines.length).join(' / ')})`,
+      );
     } finally {
       await Promise.all(children.map((c) => c.kill()));
       await b.deleteQueue(q);
@@ -149,7 +152,10 @@ describe('file broker specifics', { concurrency: false }, () => {
       const killedAt = Date.now();
       while (got.length < 5 && Date.now() - killedAt < 5000) await sleep(20);
       assert.deepEqual(got.map((d) => d.body.toString()).sort(), ['k0', 'k1', 'k2', 'k3', 'k4'], 'messages held by the killed process');
-      assert.ok(got.every((d) => d.redelivered), 'recovered messages must be redelivered=true');
+      assert.ok(
+        got.every((d) => d.redelivered),
+        'recovered messages must be redelivered=true',
+      );
       const deadline = Date.now() + 4000;
       while ((await b.queueSize(excl)) !== undefined && Date.now() < deadline) await sleep(50);
       assert.equal(await b.queueSize(excl), undefined, "a dead process's exclusive queue is removed");
@@ -184,7 +190,10 @@ describe('file broker specifics', { concurrency: false }, () => {
     }
   });
 
-  it('tells a dead owner from a live one, including a reused pid and a stale lease', { timeout: 10_000, skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  it('tells a dead owner from a live one, including a reused pid and a stale lease', {
+    timeout: 10_000,
+    skip: process.platform !== 'linux' && 'reads /proc',
+  }, async () => {
     const ownersDir = mkdtempSync(path.join(root, 'owners-'));
     const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
     try {

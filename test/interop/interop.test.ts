@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chain, createApp, Signature } from 'celeryts';
-import { cli, eventually, spawnWorker, type WorkerProcess } from './harness.js';
-import { REPO } from './helpers.js';
+import { cli, eventually, spawnWorker, type WorkerProcess } from '../support/harness.js';
+import { REPO } from '../support/helpers.js';
 
 const AMQP = process.env['CELERYTS_TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672//';
 const PY = '/usr/bin/python3';
@@ -69,7 +69,13 @@ describe('Python Celery client -> celeryts worker', () => {
   });
 
   it('a chain built in Python runs through the celeryts worker', () => {
-    const o = pyCall({ chain: [['proj.tasks.add', [2, 2]], ['proj.tasks.add', [4]], ['proj.tasks.mul', [10]]] });
+    const o = pyCall({
+      chain: [
+        ['proj.tasks.add', [2, 2]],
+        ['proj.tasks.add', [4]],
+        ['proj.tasks.mul', [10]],
+      ],
+    });
     assert.equal(o.result, 80);
   });
 
@@ -101,15 +107,23 @@ describe('Python Celery client -> celeryts worker', () => {
     try {
       assert.match(celery('control', 'add_consumer', extra).stdout, new RegExp(`->  ${node}: OK\\n\\s+add consumer ${extra.replace(/\./g, '\\.')}`));
       const queues = python(['control.py', 'active_queues', '3']);
-      const mine = (JSON.parse(queues.stdout) as Record<string, { name: string; exchange: { name: string; type: string }; routing_key: string; durable: boolean }[]>)[node];
-      assert.deepEqual(mine?.map((q) => [q.name, q.exchange.name, q.exchange.type, q.routing_key, q.durable]), [
-        [TS_QUEUE, TS_QUEUE, 'direct', TS_QUEUE, true],
-        [extra, extra, 'direct', extra, true],
-      ]);
+      const mine = (
+        JSON.parse(queues.stdout) as Record<string, { name: string; exchange: { name: string; type: string }; routing_key: string; durable: boolean }[]>
+      )[node];
+      assert.deepEqual(
+        mine?.map((q) => [q.name, q.exchange.name, q.exchange.type, q.routing_key, q.durable]),
+        [
+          [TS_QUEUE, TS_QUEUE, 'direct', TS_QUEUE, true],
+          [extra, extra, 'direct', extra, true],
+        ],
+      );
       assert.equal(pyCall({ task: 'proj.tasks.add', args: [20, 22], queue: extra }).result, 42);
       assert.match(celery('control', 'cancel_consumer', extra).stdout, /no longer consuming from/);
       const after = JSON.parse(python(['control.py', 'active_queues', '3']).stdout) as Record<string, { name: string }[]>;
-      assert.deepEqual(after[node]?.map((q) => q.name), [TS_QUEUE]);
+      assert.deepEqual(
+        after[node]?.map((q) => q.name),
+        [TS_QUEUE],
+      );
     } finally {
       const app = await createApp({ brokerUrl: AMQP, logLevel: 'silent', setAsCurrent: false });
       await (await app.broker()).deleteQueue(extra).catch(() => undefined);

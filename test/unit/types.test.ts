@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { it } from 'node:test';
-import { REPO } from './helpers.js';
+import { REPO } from '../support/helpers.js';
 
 it('TypeScript infers task argument and result types: bad calls fail to compile, results are typed', () => {
   const tsc = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');

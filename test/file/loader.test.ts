@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { cli, spawnWorker, tempBrokerUrl } from './harness.js';
-import { makeProject } from './project.js';
+import { cli, spawnWorker, tempBrokerUrl } from '../support/harness.js';
+import { makeProject } from '../support/project.js';
 
 const TASKS = `import { task } from 'celeryts';\nexport const add = task((x: number, y: number) => x + y);\n`;
 
@@ -55,7 +55,8 @@ describe('task names agree in worker, call and inspect, however the module is im
 });
 
 describe('load-time errors exit 2 with one clear message, before anything starts', () => {
-  const run = (files: Record<string, string>) => cli(['worker'], { cwd: makeProject(files, { type: 'module' }), env: { CELERYTS_BROKER_URL: tempBrokerUrl() } });
+  const run = (files: Record<string, string>) =>
+    cli(['worker'], { cwd: makeProject(files, { type: 'module' }), env: { CELERYTS_BROKER_URL: tempBrokerUrl() } });
 
   it('an unknown config key, with a did-you-mean', () => {
     const r = run({ 'celeryts.config.ts': `export default { concurency: 4 };\n` });

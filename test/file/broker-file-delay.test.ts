@@ -9,9 +9,9 @@ import { mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Delivery, OutgoingMessage } from '../src/core/broker.js';
-import { FileBroker } from '../src/transport/file/file-broker.js';
-import { delayedDueAt, newDelayedName, parseMessageName, readyNameOfDelayed } from '../src/transport/file/message-name.js';
+import type { Delivery, OutgoingMessage } from '../../src/core/broker.js';
+import { FileBroker } from '../../src/transport/file/file-broker.js';
+import { delayedDueAt, newDelayedName, parseMessageName, readyNameOfDelayed } from '../../src/transport/file/message-name.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'celeryts-file-delay-'));
 const url = `file://${root}`;
@@ -131,7 +131,10 @@ describe('file broker delayed messages', { concurrency: false }, () => {
         late.push(arrivals[i]! - t0 - 300);
       }
       t.diagnostic(`lateness (ms): ${late.join(', ')}`);
-      assert.ok(late.every((l) => l >= 0 && l < 250), `lateness ${late.join(', ')} ms`);
+      assert.ok(
+        late.every((l) => l >= 0 && l < 250),
+        `lateness ${late.join(', ')} ms`,
+      );
     } finally {
       await pub.deleteQueue(q);
       await pub.close();

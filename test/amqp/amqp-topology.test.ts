@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createBroker } from 'celeryts';
-import { eventually, startInProcess } from './harness.js';
+import { eventually, startInProcess } from '../support/harness.js';
 
 const AMQP = process.env['CELERYTS_TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -37,12 +37,22 @@ describe('queue options on RabbitMQ', () => {
     const w = await startInProcess({ brokerUrl: AMQP, config: { defaultQueue: queue, queues: { [queue]: { deadLetterExchange: dlx, maxPriority: 10 } } } });
     try {
       const broker = await w.client.broker();
-      await broker.publish('', queue, { headers: { task: 'app.jobs.add', id: randomUUID() }, properties: { contentType: 'application/json' }, body: Buffer.from('not json') });
-      await broker.publish('', queue, { headers: { task: 'app.jobs.nope', id: randomUUID() }, properties: { contentType: 'application/json' }, body: Buffer.from('[[],{},{}]') });
+      await broker.publish('', queue, {
+        headers: { task: 'app.jobs.add', id: randomUUID() },
+        properties: { contentType: 'application/json' },
+        body: Buffer.from('not json'),
+      });
+      await broker.publish('', queue, {
+        headers: { task: 'app.jobs.nope', id: randomUUID() },
+        properties: { contentType: 'application/json' },
+        body: Buffer.from('[[],{},{}]'),
+      });
       assert.equal(await (await w.client.sendTask('app.jobs.add', [1, 2], {}, { priority: 9 })).get({ timeout: 10 }), 3, 'a good task still runs');
       await eventually(async () => (await admin.queueSize(dlx)) === 2, 5000, 'two dead-lettered messages');
       const control = await w.client.control();
-      const stats = (await control.broadcast('stats', {}, { destination: [w.worker.nodeName], timeout: 3 }))[w.worker.nodeName] as { rejected: Record<string, number> };
+      const stats = (await control.broadcast('stats', {}, { destination: [w.worker.nodeName], timeout: 3 }))[w.worker.nodeName] as {
+        rejected: Record<string, number>;
+      };
       assert.deepEqual(stats.rejected, { malformed: 1, not_registered: 1 });
     } finally {
       await w.stop();

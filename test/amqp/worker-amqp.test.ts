@@ -1,3 +1,3 @@
-import { runWorkerSuite } from './worker-suite.js';
+import { runWorkerSuite } from '../support/worker-suite.js';
 
 runWorkerSuite('RabbitMQ', () => process.env['CELERYTS_TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672');

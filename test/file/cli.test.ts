@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { BIN, cli, E2E, eventually, readRecord, spawnWorker, tempBrokerUrl, tempRecordFile, type WorkerProcess } from './harness.js';
-import { REPO } from './helpers.js';
+import { BIN, cli, E2E, eventually, readRecord, spawnWorker, tempBrokerUrl, tempRecordFile, type WorkerProcess } from '../support/harness.js';
+import { REPO } from '../support/helpers.js';
 
 describe('quick start: worker, call, inspect (tasks-example, embedded broker)', () => {
   const env = { CELERYTS_BROKER_URL: tempBrokerUrl() };
@@ -59,7 +59,7 @@ describe('quick start: worker, call, inspect (tasks-example, embedded broker)', 
   it('inspect registered lists the example tasks the way celery inspect prints them', () => {
     const r = cli(['inspect', 'registered'], { env });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^->  celery@.+: OK$/m);
+    assert.match(r.stdout, /^-> {2}celery@.+: OK$/m);
     for (const t of ['proj.tasks.add', 'proj.tasks.hello', 'proj.tasks.query']) assert.match(r.stdout, new RegExp(`^    \\* ${t.replace(/\./g, '\\.')}$`, 'm'));
     assert.match(r.stdout, /1 node online\./);
   });
@@ -79,7 +79,7 @@ describe('quick start: worker, call, inspect (tasks-example, embedded broker)', 
   it('status lists the worker as celery status does', () => {
     const r = cli(['status'], { env });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^->  celery@\S+: OK\n\n1 node online\.\n$/);
+    assert.match(r.stdout, /^-> {2}celery@\S+: OK\n\n1 node online\.\n$/);
   });
 
   it('purge asks first (refuses without a terminal), then with -f deletes the waiting tasks', () => {
@@ -141,7 +141,12 @@ describe('workers that die or are stopped', () => {
     const w2 = await spawnWorker(['-n', 'e2@%h'], { cwd: E2E, env });
     const after = cli(['call', 'app.jobs.step', 'next', '--wait'], { cwd: E2E, env });
     assert.equal(after.status, 0, after.stderr);
-    assert.deepEqual(readRecord(record).filter((e) => e.event === 'start').map((e) => e.label), ['once', 'next']);
+    assert.deepEqual(
+      readRecord(record)
+        .filter((e) => e.event === 'start')
+        .map((e) => e.label),
+      ['once', 'next'],
+    );
     w2.child.kill('SIGTERM');
     await w2.exited;
   });
@@ -154,7 +159,10 @@ describe('workers that die or are stopped', () => {
     await eventually(() => readRecord(record).some((e) => e.event === 'start'), 10_000, 'start');
     w.child.kill('SIGTERM');
     assert.equal(await w.exited, 0);
-    assert.deepEqual(readRecord(record).map((e) => e.event), ['start', 'end']);
+    assert.deepEqual(
+      readRecord(record).map((e) => e.event),
+      ['start', 'end'],
+    );
     const { out } = await call.done;
     assert.equal(out.trim().split('\n')[1], '"finishing"');
 

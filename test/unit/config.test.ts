@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../src/config/load-config.js';
-import { resolveModule } from '../src/loader/resolve-module.js';
-import { makeProject } from './project.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { resolveModule } from '../../src/loader/resolve-module.js';
+import { makeProject } from '../support/project.js';
 
 describe('config discovery and precedence', () => {
   it('finds celeryts.config.ts (through tsx) and resolves root and a relative file broker against its folder', async () => {
-    const dir = makeProject({ 'celeryts.config.ts': `const n: number = 3;\nexport default { root: 'src', concurrency: n, imports: ['x.tasks'] };\n`, 'src/deep/.keep': '' }, { type: 'module' });
+    const dir = makeProject(
+      { 'celeryts.config.ts': `const n: number = 3;\nexport default { root: 'src', concurrency: n, imports: ['x.tasks'] };\n`, 'src/deep/.keep': '' },
+      { type: 'module' },
+    );
     const c = await loadConfig({ cwd: path.join(dir, 'src', 'deep'), env: {} });
     assert.equal(c.configFile, path.join(dir, 'celeryts.config.ts'));
     assert.equal(c.root, path.join(dir, 'src'));

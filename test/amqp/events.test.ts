@@ -10,15 +10,15 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createApp, TaskRevokedError, type App } from 'celeryts';
-import { ClusterState, EventReceiver } from '../src/client/event-receiver.js';
-import { Dumper, pyUtcTime, renderScreen } from '../src/cli/events-command.js';
-import type { Broker, OutgoingMessage } from '../src/core/broker.js';
-import { EventDispatcher } from '../src/worker/events/dispatcher.js';
-import { argsRepr, excRepr, safeRepr } from '../src/worker/events/repr.js';
-import { receivedFields, taskEventListeners } from '../src/worker/events/task-events.js';
-import type { Job } from '../src/worker/job.js';
-import { BIN, cli, eventually, spawnWorker, startInProcess, tempBrokerUrl, type WorkerProcess } from './harness.js';
-import { protocolFixture, REPO } from './helpers.js';
+import { ClusterState, EventReceiver } from '../../src/client/event-receiver.js';
+import { Dumper, pyUtcTime, renderScreen } from '../../src/cli/events-command.js';
+import type { Broker, OutgoingMessage } from '../../src/core/broker.js';
+import { EventDispatcher } from '../../src/worker/events/dispatcher.js';
+import { argsRepr, excRepr, safeRepr } from '../../src/worker/events/repr.js';
+import { receivedFields, taskEventListeners } from '../../src/worker/events/task-events.js';
+import type { Job } from '../../src/worker/job.js';
+import { BIN, cli, eventually, spawnWorker, startInProcess, tempBrokerUrl, type WorkerProcess } from '../support/harness.js';
+import { protocolFixture, REPO } from '../support/helpers.js';
 
 const AMQP = process.env['CELERYTS_TEST_AMQP_URL'] ?? process.env['CELERYTS_BROKER_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672//';
 const PY = '/usr/bin/python3';
@@ -118,7 +118,11 @@ describe('events and monitoring with Python Celery on RabbitMQ', () => {
       throw new Error(`${e.message}: ${pyRecv.stderr()}`);
     });
     await eventually(() => tsDump.lines.includes('-> evdump: starting capture...'), 10_000, 'celeryts events --dump');
-    pyWorker = start(PY, ['-m', 'celery', '-A', 'proj', 'worker', '-E', '-Q', PY_QUEUE, '-n', pyNode, '-P', 'solo', '-l', 'INFO', '--without-mingle', '--without-gossip'], { cwd: PYDIR, env });
+    pyWorker = start(
+      PY,
+      ['-m', 'celery', '-A', 'proj', 'worker', '-E', '-Q', PY_QUEUE, '-n', pyNode, '-P', 'solo', '-l', 'INFO', '--without-mingle', '--without-gossip'],
+      { cwd: PYDIR, env },
+    );
     [worker, client] = await Promise.all([
       spawnWorker(['-E', '-Q', TS_QUEUE, '-n', tsNode, '-c', '2'], { env }),
       createApp({ cwd: REPO, brokerUrl: AMQP, logLevel: 'silent', setAsCurrent: false }),
@@ -136,7 +140,11 @@ describe('events and monitoring with Python Celery on RabbitMQ', () => {
     await eventually(() => fromTs('worker-online').length && fromTs('worker-heartbeat').length, 8000, 'online and a heartbeat');
     const online = fromTs('worker-online')[0]!;
     const fixture = protocolFixture<{ events: { body: Ev }[] }>('events').events[0]!.body;
-    assert.deepEqual(Object.keys(online.event).filter((k) => k !== 'local_received'), Object.keys(fixture), 'the fixture keys, in order');
+    assert.deepEqual(
+      Object.keys(online.event).filter((k) => k !== 'local_received'),
+      Object.keys(fixture),
+      'the fixture keys, in order',
+    );
     assert.equal(online.event['sw_ident'], 'celeryts');
     assert.equal(typeof online.event['clock'], 'number');
     assert.match(online.raw, /"freq": 2\.0/, 'freq is a float, as Python sends it');
@@ -155,7 +163,13 @@ describe('events and monitoring with Python Celery on RabbitMQ', () => {
     await eventually(() => forTask(ok.id, 'task-succeeded') && forTask(bad.id, 'task-failed'), 5000, 'task events');
     const received = forTask(ok.id, 'task-received')!;
     assert.deepEqual(
-      { name: received.event['name'], args: received.event['args'], kwargs: received.event['kwargs'], root_id: received.event['root_id'], retries: received.event['retries'] },
+      {
+        name: received.event['name'],
+        args: received.event['args'],
+        kwargs: received.event['kwargs'],
+        root_id: received.event['root_id'],
+        retries: received.event['retries'],
+      },
       { name: 'proj.tasks.add', args: '(2, 3)', kwargs: '{}', root_id: ok.id, retries: 0 },
     );
     assert.ok(forTask(ok.id, 'task-started'));
@@ -176,12 +190,33 @@ describe('events and monitoring with Python Celery on RabbitMQ', () => {
     const id = r.stdout.split('\n')[0]!;
     const has = (re: RegExp) => tsDump.lines.some((l) => re.test(l));
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    await eventually(() => has(new RegExp(`^${esc(pyNode)} \\[.+\\] task succeeded: proj\\.tasks\\.add\\(${id}\\) args=\\(2, 3\\) kwargs=\\{\\} .*result=5`)), 8000, 'python task succeeded line');
-    assert.ok(has(new RegExp(`^gen\\d+@\\S+ \\[.+\\] task sent: proj\\.tasks\\.add\\(${id}\\) args=\\(2, 3\\) kwargs=\\{\\} .*queue=${esc(PY_QUEUE)}.*routing_key=${esc(PY_QUEUE)}`)), 'task sent line');
+    await eventually(
+      () => has(new RegExp(`^${esc(pyNode)} \\[.+\\] task succeeded: proj\\.tasks\\.add\\(${id}\\) args=\\(2, 3\\) kwargs=\\{\\} .*result=5`)),
+      8000,
+      'python task succeeded line',
+    );
+    assert.ok(
+      has(
+        new RegExp(
+          `^gen\\d+@\\S+ \\[.+\\] task sent: proj\\.tasks\\.add\\(${id}\\) args=\\(2, 3\\) kwargs=\\{\\} .*queue=${esc(PY_QUEUE)}.*routing_key=${esc(PY_QUEUE)}`,
+        ),
+      ),
+      'task sent line',
+    );
     assert.ok(has(new RegExp(`^${esc(pyNode)} \\[.+\\] task received: proj\\.tasks\\.add\\(${id}\\)`)));
-    await eventually(() => has(new RegExp(`^${esc(pyNode)} \\[[\\d :.-]+\\] heartbeat: active=0, clock=\\d+, freq=2\\.0, .*sw_ident=py-celery`)), 5000, 'python heartbeat line');
-    assert.ok(has(new RegExp(`^${esc(tsNode)} \\[[\\d :.-]+\\] heartbeat: active=\\d+, clock=\\d+, freq=2\\.0, .*sw_ident=celeryts`)), 'celeryts heartbeat line');
-    assert.ok(has(new RegExp(`^${esc(tsNode)} \\[.+\\] task succeeded: proj\\.tasks\\.add\\(.+\\) args=\\(2, 3\\) kwargs=\\{\\} .*result=5`)), 'celeryts task line');
+    await eventually(
+      () => has(new RegExp(`^${esc(pyNode)} \\[[\\d :.-]+\\] heartbeat: active=0, clock=\\d+, freq=2\\.0, .*sw_ident=py-celery`)),
+      5000,
+      'python heartbeat line',
+    );
+    assert.ok(
+      has(new RegExp(`^${esc(tsNode)} \\[[\\d :.-]+\\] heartbeat: active=\\d+, clock=\\d+, freq=2\\.0, .*sw_ident=celeryts`)),
+      'celeryts heartbeat line',
+    );
+    assert.ok(
+      has(new RegExp(`^${esc(tsNode)} \\[.+\\] task succeeded: proj\\.tasks\\.add\\(.+\\) args=\\(2, 3\\) kwargs=\\{\\} .*result=5`)),
+      'celeryts task line',
+    );
   });
 
   it("inspect stats reports every field a Python worker's stats has, plus rejected counts, and no password", async () => {
@@ -205,12 +240,27 @@ describe('events and monitoring with Python Celery on RabbitMQ', () => {
 
   it('inspect active lists a running task with the fields Celery prints', async () => {
     const r = await client.sendTask('proj.tasks.sleep', [1.5], {}, { queue: TS_QUEUE });
-    const active = (await eventually(() => {
-      const out = cli(['inspect', 'active', '-d', tsNode, '--json', '--timeout', '2'], { env });
-      const list = (JSON.parse(out.stdout || '{}') as Record<string, Record<string, unknown>[]>)[tsNode] ?? [];
-      return list.find((t) => t['id'] === r.id);
-    }, 5000, 'active task'))!;
-    assert.deepEqual(Object.keys(active).sort(), ['acknowledged', 'args', 'delivery_info', 'hostname', 'id', 'kwargs', 'name', 'time_start', 'type', 'worker_pid']);
+    const active = (await eventually(
+      () => {
+        const out = cli(['inspect', 'active', '-d', tsNode, '--json', '--timeout', '2'], { env });
+        const list = (JSON.parse(out.stdout || '{}') as Record<string, Record<string, unknown>[]>)[tsNode] ?? [];
+        return list.find((t) => t['id'] === r.id);
+      },
+      5000,
+      'active task',
+    ))!;
+    assert.deepEqual(Object.keys(active).sort(), [
+      'acknowledged',
+      'args',
+      'delivery_info',
+      'hostname',
+      'id',
+      'kwargs',
+      'name',
+      'time_start',
+      'type',
+      'worker_pid',
+    ]);
     assert.deepEqual([active['name'], active['args'], active['hostname'], active['acknowledged']], ['proj.tasks.sleep', [1.5], tsNode, true]);
     assert.equal(typeof active['time_start'], 'number');
     const text = cli(['inspect', 'active', '-d', tsNode, '--timeout', '2'], { env });
@@ -222,9 +272,9 @@ describe('events and monitoring with Python Celery on RabbitMQ', () => {
     const set = cli(['control', 'rate_limit', 'proj.tasks.add', '2/s', '-d', tsNode, '--timeout', '2'], { env });
     assert.match(set.stdout, new RegExp(`->  ${tsNode}: OK\\n        new rate limit set successfully`));
     const unknown = cli(['control', 'rate_limit', 'proj.tasks.nope', '2/s', '-d', tsNode, '--timeout', '2'], { env });
-    assert.match(unknown.stdout, /ERROR\n        unknown task/);
+    assert.match(unknown.stdout, /ERROR\n {8}unknown task/);
     const reg = cli(['inspect', 'registered', '-d', tsNode, '--timeout', '2'], { env });
-    assert.match(reg.stdout, /^    \* proj\.tasks\.add \[rate_limit=2\/s\]$/m);
+    assert.match(reg.stdout, /^ {4}\* proj\.tasks\.add \[rate_limit=2\/s\]$/m);
     const t0 = Date.now();
     const results = await Promise.all([1, 2, 3].map((n) => client.sendTask('proj.tasks.add', [n, n], {}, { queue: TS_QUEUE })));
     await Promise.all(results.map((x) => x.get({ timeout: 10 })));
@@ -271,10 +321,16 @@ describe('events on the file broker (celeryts only)', () => {
       assert.equal(await r.get({ timeout: 10 }), 5);
       await eventually(() => events().some((e) => e.type === 'task-succeeded' && e['uuid'] === r.id), 5000, 'task-succeeded');
       assert.deepEqual(
-        events().filter((e) => e['uuid'] === r.id).map((e) => e.type),
+        events()
+          .filter((e) => e['uuid'] === r.id)
+          .map((e) => e.type),
         ['task-received', 'task-started', 'task-succeeded'],
       );
-      await eventually(() => lines.lines.some((l) => new RegExp(`task ${r.id} app\\.jobs\\.add SUCCESS on ${w.worker.nodeName} in `).test(l)), 5000, 'task line');
+      await eventually(
+        () => lines.lines.some((l) => new RegExp(`task ${r.id} app\\.jobs\\.add SUCCESS on ${w.worker.nodeName} in `).test(l)),
+        5000,
+        'task line',
+      );
       const stats = await cliAsync(['inspect', 'stats', '--json', '--timeout', '2'], fileEnv);
       const reply = (JSON.parse(stats.stdout) as Record<string, Record<string, any>>)[w.worker.nodeName]!;
       assert.ok(reply, stats.stdout + stats.stderr);
@@ -313,13 +369,28 @@ describe('event units', () => {
     const capture = { send: (type: string, fields: Record<string, unknown>) => void ours.push(envelope.event(type, fields)) } as unknown as EventDispatcher;
     const on = taskEventListeners(capture);
     const job = {
-      msg: { id: 'u1', task: 'proj.tasks.add', args: [2, 3], kwargs: {}, argsrepr: null, kwargsrepr: null, rootId: 'u1', parentId: null, retries: 0, eta: null, expires: null },
+      msg: {
+        id: 'u1',
+        task: 'proj.tasks.add',
+        args: [2, 3],
+        kwargs: {},
+        argsrepr: null,
+        kwargsrepr: null,
+        rootId: 'u1',
+        parentId: null,
+        retries: 0,
+        eta: null,
+        expires: null,
+      },
     } as unknown as Job;
     on['task-received']!(job);
     on['task-started']!(job);
     on['task-succeeded']!(job, 5, 8.3);
     on['task-failed']!(job, new TypeError('x'), 'TypeError: x\n    at ...');
-    assert.deepEqual(ours.map((e) => e.type), ['task-received', 'task-started', 'task-succeeded', 'task-failed']);
+    assert.deepEqual(
+      ours.map((e) => e.type),
+      ['task-received', 'task-started', 'task-succeeded', 'task-failed'],
+    );
     for (const ev of ours) assert.deepEqual(Object.keys(ev), Object.keys(byType.get(ev.type)!), ev.type);
     assert.equal(receivedFields(job)['args'], '(2, 3)');
     assert.deepEqual([ours[2]!['result'], ours[2]!['runtime'], ours[3]!['exception']], ['5', 0.0083, "TypeError('x')"]);
@@ -329,25 +400,49 @@ describe('event units', () => {
     const published: { key: string; message: OutgoingMessage }[] = [];
     const fakeBroker = (publish: (key: string, message: OutgoingMessage) => Promise<void>) =>
       ({ declareExchange: () => Promise.resolve(), publish: (_x: string, key: string, m: OutgoingMessage) => publish(key, m) }) as unknown as Broker;
-    const d = new EventDispatcher(fakeBroker((key, message) => (published.push({ key, message }), Promise.resolve())), { hostname: 'w@h', flushMs: 5 });
+    const d = new EventDispatcher(
+      fakeBroker((key, message) => {
+        published.push({ key, message });
+        return Promise.resolve();
+      }),
+      { hostname: 'w@h', flushMs: 5 },
+    );
     assert.equal(await d.start(), true);
     for (let i = 0; i < 3; i++) d.send('task-started', { uuid: `t${i}` });
     d.send('worker-heartbeat', { freq: 2, active: 0 });
-    assert.deepEqual(published.map((p) => p.key), ['worker.heartbeat']);
+    assert.deepEqual(
+      published.map((p) => p.key),
+      ['worker.heartbeat'],
+    );
     assert.match(published[0]!.message.body.toString(), /"freq":2\.0/);
     assert.deepEqual([published[0]!.message.headers, published[0]!.message.properties.deliveryMode], [{ hostname: 'w@h' }, 1]);
     await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(published.map((p) => p.key), ['worker.heartbeat', 'task.multi']);
+    assert.deepEqual(
+      published.map((p) => p.key),
+      ['worker.heartbeat', 'task.multi'],
+    );
     const batch = JSON.parse(published[1]!.message.body.toString()) as Ev[];
-    assert.deepEqual(batch.map((e) => [e['uuid'], e['clock'], e.type]), [['t0', 1, 'task-started'], ['t1', 2, 'task-started'], ['t2', 3, 'task-started']]);
+    assert.deepEqual(
+      batch.map((e) => [e['uuid'], e['clock'], e.type]),
+      [
+        ['t0', 1, 'task-started'],
+        ['t1', 2, 'task-started'],
+        ['t2', 3, 'task-started'],
+      ],
+    );
 
-    const stuck = new EventDispatcher(fakeBroker(() => new Promise<void>(() => undefined)), { maxInFlight: 2 });
+    const stuck = new EventDispatcher(
+      fakeBroker(() => new Promise<void>(() => undefined)),
+      { maxInFlight: 2 },
+    );
     await stuck.start();
     for (let i = 0; i < 5; i++) stuck.send('worker-heartbeat', {});
     assert.equal(stuck.dropped, 3, 'beyond maxInFlight, events are dropped');
-    const closed = new EventDispatcher(fakeBroker(() => {
-      throw new Error('closed');
-    }));
+    const closed = new EventDispatcher(
+      fakeBroker(() => {
+        throw new Error('closed');
+      }),
+    );
     await closed.start();
     assert.doesNotThrow(() => closed.send('worker-heartbeat', {}));
     assert.equal(closed.dropped, 1);
@@ -368,12 +463,21 @@ describe('event units', () => {
       `pyworker@vm [${pyUtcTime(1795509797.4099169)}] task received: proj.tasks.add(d057fced-13fd-4cf5-a73d-597e5c4ad78b) args=(2, 3) kwargs={} clock=7, eta=None, expires=None, local_received=1.0, parent_id=None, pid=12048, retries=0, root_id=d057fced-13fd-4cf5-a73d-597e5c4ad78b, utcoffset=0`,
     );
     assert.equal(pyUtcTime(1795509797.4099169), '2026-11-24 08:43:17.409917');
-    assert.match(dumped[5]!, /task succeeded: proj\.tasks\.add\(d057fced-.+\) args=\(2, 3\) kwargs=\{\} clock=9, local_received=1\.0, pid=12048, result=5, runtime=0\.008/);
+    assert.match(
+      dumped[5]!,
+      /task succeeded: proj\.tasks\.add\(d057fced-.+\) args=\(2, 3\) kwargs=\{\} clock=9, local_received=1\.0, pid=12048, result=5, runtime=0\.008/,
+    );
     assert.match(dumped[0]!, /^pyworker@vm \[.+\] started: active=0, clock=1, freq=2\.0, loadavg=\[0\.17, 0\.21, 0\.14\], local_received=1\.0, pid=12048/);
     const w = state.workers.get('pyworker@vm')!;
     assert.equal(state.status(w, w.lastHeartbeat! + 1), 'online');
     assert.equal(state.status(w, w.lastHeartbeat! + 60), 'lost');
-    assert.deepEqual(state.recentTasks(5).map((t) => [t.name, t.state]), [['proj.tasks.add', 'FAILURE'], ['proj.tasks.add', 'SUCCESS']]);
+    assert.deepEqual(
+      state.recentTasks(5).map((t) => [t.name, t.state]),
+      [
+        ['proj.tasks.add', 'FAILURE'],
+        ['proj.tasks.add', 'SUCCESS'],
+      ],
+    );
     state.update(r.localize({ type: 'worker-offline', hostname: 'pyworker@vm', timestamp: 1 }));
     assert.equal(state.status(w), 'offline');
     const screen = renderScreen(state, 'header', 200, 20).split('\n');

@@ -1,13 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Headers, MessageProperties } from '../src/core/broker.js';
-import { decodeResult, decodeTask, decodeTaskHeaders, encodeResult, encodeTask, serializeError } from '../src/core/protocol.js';
-import { NotRegisteredError, MalformedMessageError } from '../src/core/errors.js';
-import { protocolFixture } from './helpers.js';
+import type { Headers, MessageProperties } from '../../src/core/broker.js';
+import { decodeResult, encodeResult } from '../../src/core/wire/result.js';
+import { decodeTask, decodeTaskHeaders, encodeTask } from '../../src/core/wire/task.js';
+import { serializeError } from '../../src/core/wire/exception.js';
+import { NotRegisteredError, MalformedMessageError } from '../../src/core/errors.js';
+import { protocolFixture } from '../support/helpers.js';
 
 interface Captured {
   headers: Headers;
-  properties: { content_type: string; content_encoding: string; delivery_mode: number; correlation_id: string; reply_to: string; priority?: number; expiration?: string };
+  properties: {
+    content_type: string;
+    content_encoding: string;
+    delivery_mode: number;
+    correlation_id: string;
+    reply_to: string;
+    priority?: number;
+    expiration?: string;
+  };
   body: unknown;
 }
 const messages = protocolFixture<{ messages: Captured[] }>('task-messages').messages;
@@ -44,8 +54,14 @@ describe('protocol v2 codec against messages captured from Python Celery 5.2.6',
 
   it('reads link and link_error callbacks', () => {
     const t = decode(messages[2]!);
-    assert.deepEqual(t.embed.callbacks?.map((s) => [s.task, s.args]), [['proj.tasks.add', [10]]]);
-    assert.deepEqual(t.embed.errbacks?.map((s) => s.task), ['proj.tasks.on_err']);
+    assert.deepEqual(
+      t.embed.callbacks?.map((s) => [s.task, s.args]),
+      [['proj.tasks.add', [10]]],
+    );
+    assert.deepEqual(
+      t.embed.errbacks?.map((s) => s.task),
+      ['proj.tasks.on_err'],
+    );
   });
 
   it('reads a chain stored reversed: the next task is the last element', () => {
@@ -72,7 +88,14 @@ describe('protocol v2 codec against messages captured from Python Celery 5.2.6',
 
   it("accepts newer kombu's {__type__, __value__} wrapping as the plain value", () => {
     const m = messages[6]!;
-    const body = [[{ __type__: 'datetime', __value__: '2026-01-02T03:04:05' }, { __type__: 'uuid', __value__: '00000000-0000-0000-0000-000000000001' }], {}, {}];
+    const body = [
+      [
+        { __type__: 'datetime', __value__: '2026-01-02T03:04:05' },
+        { __type__: 'uuid', __value__: '00000000-0000-0000-0000-000000000001' },
+      ],
+      {},
+      {},
+    ];
     const t = decodeTask(m.headers, props(m), Buffer.from(JSON.stringify(body)));
     assert.deepEqual(t.args, ['2026-01-02T03:04:05', '00000000-0000-0000-0000-000000000001']);
   });
@@ -104,7 +127,21 @@ describe('protocol v2 codec against messages captured from Python Celery 5.2.6',
       // argsrepr is Python's repr(); it matches wherever the args are plain JSON values
       // (the datetime/UUID message shows Python objects celeryts never had).
       const plain = !String(m.headers['argsrepr']).includes('datetime');
-      for (const key of ['task', 'id', 'eta', 'expires', 'group', 'retries', 'timelimit', 'root_id', 'parent_id', 'kwargsrepr', 'ignore_result', 'lang', ...(plain ? ['argsrepr'] : [])]) {
+      for (const key of [
+        'task',
+        'id',
+        'eta',
+        'expires',
+        'group',
+        'retries',
+        'timelimit',
+        'root_id',
+        'parent_id',
+        'kwargsrepr',
+        'ignore_result',
+        'lang',
+        ...(plain ? ['argsrepr'] : []),
+      ]) {
         assert.deepEqual(out.headers[key], m.headers[key], `header ${key} of ${t.id}`);
       }
       assert.deepEqual(JSON.parse(out.body.toString()), m.body);
@@ -137,7 +174,9 @@ describe('protocol v2 codec against messages captured from Python Celery 5.2.6',
 });
 
 describe('rpc result messages against replies captured from Python Celery 5.2.6', () => {
-  const replies = protocolFixture<{ replies: { properties: { correlationId: string; deliveryMode: number; contentType: string }; body: Record<string, unknown> }[] }>('rpc-replies').replies;
+  const replies = protocolFixture<{
+    replies: { properties: { correlationId: string; deliveryMode: number; contentType: string }; body: Record<string, unknown> }[];
+  }>('rpc-replies').replies;
 
   it('decodes SUCCESS, NotRegistered and exception replies', () => {
     const [ok, notReg, exc] = replies.map((r) => decodeResult(Buffer.from(JSON.stringify(r.body))));

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { cli, spawnWorker, tempBrokerUrl } from './harness.js';
-import { makeProject } from './project.js';
+import { cli, spawnWorker, tempBrokerUrl } from '../support/harness.js';
+import { makeProject } from '../support/project.js';
 
 /** Start a worker in `dir`, run `calls` (argv of `celeryts call ... --wait`), stop it. */
 async function withWorker(dir: string, calls: string[][]): Promise<ReturnType<typeof cli>[]> {
@@ -52,7 +52,12 @@ describe('TypeScript task modules', () => {
       },
       { type: 'module' },
     );
-    const [twice, where, boom, scope] = await withWorker(dir, [['app.tasks.twice', '21'], ['app.tasks.where'], ['app.tasks.boom', '"no way"'], ['app.tasks.scope']]);
+    const [twice, where, boom, scope] = await withWorker(dir, [
+      ['app.tasks.twice', '21'],
+      ['app.tasks.where'],
+      ['app.tasks.boom', '"no way"'],
+      ['app.tasks.scope'],
+    ]);
     assert.equal(resultOf(scope!), 'object', 'compiled and required in-thread');
     assert.equal(resultOf(twice!), 42);
     assert.equal(resultOf(where!), `ok:${realpathSync(path.join(dir, 'src/app/tasks.ts'))}`);

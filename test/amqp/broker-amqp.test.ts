@@ -12,15 +12,15 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import type { Channel, ConfirmChannel, Message } from 'amqplib';
-import type { Delivery, OutgoingMessage } from '../src/core/broker.js';
-import { BrokerError } from '../src/core/errors.js';
-import { AckBatcher } from '../src/transport/amqp/ack-batcher.js';
-import { AmqpBroker } from '../src/transport/amqp/amqp-broker.js';
-import { ConfirmPublisher } from '../src/transport/amqp/confirm-publisher.js';
-import { TIER_DURATIONS_MS, tierFor, tierName } from '../src/transport/amqp/delay-tiers.js';
-import { maskUrl, redactPassword } from '../src/transport/amqp/mask-url.js';
-import type { AmqpBrokerOptions, AmqpLogger } from '../src/transport/amqp/options.js';
-import { runBrokerConformance } from './broker-conformance.js';
+import type { Delivery, OutgoingMessage } from '../../src/core/broker.js';
+import { BrokerError } from '../../src/core/errors.js';
+import { AckBatcher } from '../../src/transport/amqp/ack-batcher.js';
+import { AmqpBroker } from '../../src/transport/amqp/amqp-broker.js';
+import { ConfirmPublisher } from '../../src/transport/amqp/confirm-publisher.js';
+import { TIER_DURATIONS_MS, tierFor, tierName } from '../../src/transport/amqp/delay-tiers.js';
+import { maskUrl, redactPassword } from '../../src/transport/amqp/mask-url.js';
+import type { AmqpBrokerOptions, AmqpLogger } from '../../src/transport/amqp/options.js';
+import { runBrokerConformance } from '../support/broker-conformance.js';
 
 const BROKER_URL = process.env['CELERYTS_TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 const run = promisify(execFile);
@@ -29,7 +29,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Collects what the adapter logs, so tests stay quiet and can assert on it. */
 function recordingLogger(): AmqpLogger & { lines: string[] } {
   const lines: string[] = [];
-  const record = (level: string) => (obj: object, msg: string) => void lines.push(`${level} ${msg} ${JSON.stringify(obj, (_k, v: unknown) => (v instanceof Error ? v.message : v))}`);
+  const record = (level: string) => (obj: object, msg: string) =>
+    void lines.push(`${level} ${msg} ${JSON.stringify(obj, (_k, v: unknown) => (v instanceof Error ? v.message : v))}`);
   return { lines, debug: record('debug'), warn: record('warn'), error: record('error') };
 }
 
@@ -134,7 +135,10 @@ describe('AckBatcher (fake channel)', () => {
     for (const t of [2, 1, 3, 5]) b.ack(t);
     b.flush();
     // 4 is still unsettled: 1..3 go as one multiple ack, 5 must go alone.
-    assert.deepEqual(frames, [['ack', 3, true], ['ack', 5, false]]);
+    assert.deepEqual(frames, [
+      ['ack', 3, true],
+      ['ack', 5, false],
+    ]);
     b.ack(4);
     b.ack(6);
     b.flush();
@@ -151,7 +155,10 @@ describe('AckBatcher (fake channel)', () => {
     b.ack(3);
     b.flush();
     // 2 was nacked before the flush, so on the server 1 and 3 are the only unacked tags <= 3.
-    assert.deepEqual(frames, [['nack', 2, false, true], ['ack', 3, true]]);
+    assert.deepEqual(frames, [
+      ['nack', 2, false, true],
+      ['ack', 3, true],
+    ]);
     assert.equal(b.unsettledCount, 1, 'tag 4 is still out');
   });
 
@@ -202,7 +209,11 @@ describe('ConfirmPublisher (fake channel)', () => {
     }
   }
   const asChannel = (c: FakeConfirmChannel): ConfirmChannel => c as unknown as ConfirmChannel;
-  const settled = <T>(p: Promise<T>): Promise<string> => p.then(() => 'ok', (e: Error) => `err:${e.message}`);
+  const settled = <T>(p: Promise<T>): Promise<string> =>
+    p.then(
+      () => 'ok',
+      (e: Error) => `err:${e.message}`,
+    );
   const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
   it('writes every publish before any confirm and settles them by sequence number', async () => {
@@ -358,7 +369,11 @@ describe('amqp adapter specifics (RabbitMQ)', { concurrency: false, timeout: 20_
       await until('requeued ones redelivered', () => redeliveredOk.size === requeued.size);
       await sleep(100);
       await b.close();
-      assert.deepEqual(logger.lines.filter((l) => /channel closed|PRECONDITION/.test(l)), [], 'the consumer channel must never be closed by the server');
+      assert.deepEqual(
+        logger.lines.filter((l) => /channel closed|PRECONDITION/.test(l)),
+        [],
+        'the consumer channel must never be closed by the server',
+      );
 
       const b2 = makeBroker();
       await b2.connect();
@@ -401,7 +416,8 @@ describe('amqp adapter specifics (RabbitMQ)', { concurrency: false, timeout: 20_
       const held: Delivery[] = [];
       await b.consume(q, { prefetch: 20 }, (d) => {
         received.push(d);
-        if (held.length < 5 && !d.redelivered) held.push(d); // left unacked across the loss
+        if (held.length < 5 && !d.redelivered)
+          held.push(d); // left unacked across the loss
         else d.ack();
       });
       const first = Array.from({ length: 100 }, (_, i) => b.publish('', q, msg(String(i))));
@@ -441,7 +457,10 @@ describe('amqp adapter specifics (RabbitMQ)', { concurrency: false, timeout: 20_
       await until('binding restored', async () => (await b.queueSize(exclusive)) === 1);
 
       await sleep(100); // let any late channel error surface
-      assert.deepEqual(logger.lines.filter((l) => /PRECONDITION|unknown delivery tag|channel closed/.test(l)), []);
+      assert.deepEqual(
+        logger.lines.filter((l) => /PRECONDITION|unknown delivery tag|channel closed/.test(l)),
+        [],
+      );
       assert.ok(!logger.lines.some((l) => l.includes('guest:guest')), 'no credentials in logs');
     } finally {
       await b.deleteQueue(q).catch(() => {});
@@ -485,7 +504,10 @@ describe('amqp adapter specifics (RabbitMQ)', { concurrency: false, timeout: 20_
         return got.some((g) => g.startsWith('after-'));
       });
       assert.deepEqual(errors, []);
-      assert.ok(logger.lines.some((l) => l.includes('cancelled a consumer')), 'the cancel was noticed');
+      assert.ok(
+        logger.lines.some((l) => l.includes('cancelled a consumer')),
+        'the cancel was noticed',
+      );
     } finally {
       await b.deleteQueue(q).catch(() => {});
       await b.close();
@@ -522,7 +544,10 @@ describe('amqp adapter specifics (RabbitMQ)', { concurrency: false, timeout: 20_
       await until('first delivery', () => got.length === 1);
       const [bad, good] = await Promise.allSettled([b.publish(unique('no-such-exchange'), 'k', msg('lost')), b.publish('', q, msg('two'))]);
       assert.equal(bad.status, 'rejected');
-      assert.ok(bad.status === 'rejected' && bad.reason instanceof BrokerError && /NOT_FOUND/.test(String(bad.reason.message)), String(bad.status === 'rejected' && bad.reason));
+      assert.ok(
+        bad.status === 'rejected' && bad.reason instanceof BrokerError && /NOT_FOUND/.test(String(bad.reason.message)),
+        String(bad.status === 'rejected' && bad.reason),
+      );
       assert.equal(good.status, 'fulfilled', 'a publish sent alongside on the same channel is resent, not rejected');
       await b.publish('', q, msg('three'));
       await until('later deliveries', () => got.length === 3);
@@ -577,7 +602,10 @@ describe('amqp adapter specifics (RabbitMQ)', { concurrency: false, timeout: 20_
       await until('new delivery', () => got.some((d) => d.body.toString() === 'after'));
       assert.deepEqual(events, [], 'only one channel died: no connection-level event');
       assert.deepEqual(errors, []);
-      assert.ok(logger.lines.some((l) => l.includes('PRECONDITION_FAILED')), 'the channel error was logged');
+      assert.ok(
+        logger.lines.some((l) => l.includes('PRECONDITION_FAILED')),
+        'the channel error was logged',
+      );
     } finally {
       proto.consume = original;
       await b.deleteQueue(q).catch(() => {});
@@ -590,7 +618,10 @@ describe('amqp adapter specifics (RabbitMQ)', { concurrency: false, timeout: 20_
     await b.connect();
     const q = unique('present');
     try {
-      await assert.rejects(b.consume(unique('missing'), { prefetch: 1 }, () => {}), (e: Error) => e instanceof BrokerError && /NOT_FOUND/.test(e.message));
+      await assert.rejects(
+        b.consume(unique('missing'), { prefetch: 1 }, () => {}),
+        (e: Error) => e instanceof BrokerError && /NOT_FOUND/.test(e.message),
+      );
       await b.declareQueue(q, { durable: false });
       const got: string[] = [];
       await b.consume(q, { prefetch: 1 }, (d) => {
@@ -636,7 +667,15 @@ describe('amqp adapter specifics (RabbitMQ)', { concurrency: false, timeout: 20_
 
 describe('amqp delay tiers', { concurrency: false, timeout: 20_000 }, () => {
   it('picks the longest tier not longer than the delay, at least the shortest', () => {
-    const cases: Array<[number, number]> = [[1, 1000], [999, 1000], [1000, 1000], [1999, 1000], [2000, 2000], [5000, 4000], [3_600_000, 2_048_000]];
+    const cases: Array<[number, number]> = [
+      [1, 1000],
+      [999, 1000],
+      [1000, 1000],
+      [1999, 1000],
+      [2000, 2000],
+      [5000, 4000],
+      [3_600_000, 2_048_000],
+    ];
     for (const [delay, tier] of cases) assert.equal(tierFor(delay), tier, `delay ${delay}`);
     const longest = TIER_DURATIONS_MS.at(-1)!;
     assert.equal(longest, 1000 * 2 ** 24);

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { canonicalModuleName, moduleCandidates } from '../src/core/naming.js';
-import { bindArguments, paramSpec } from '../src/core/params.js';
-import { parseRateLimit, TokenBucket } from '../src/core/rate-limit.js';
-import { closest, TaskRegistry } from '../src/core/registry.js';
-import { task } from '../src/core/task.js';
-import { TaskNamingError } from '../src/core/errors.js';
-import { EtaSchedule } from '../src/worker/eta-schedule.js';
-import { expandNodeName } from '../src/worker/node-name.js';
+import { canonicalModuleName, moduleCandidates } from '../../src/core/naming.js';
+import { bindArguments, paramSpec } from '../../src/core/params.js';
+import { parseRateLimit, TokenBucket } from '../../src/core/rate-limit.js';
+import { closest, TaskRegistry } from '../../src/core/registry.js';
+import { task } from '../../src/core/task.js';
+import { TaskNamingError } from '../../src/core/errors.js';
+import { EtaSchedule } from '../../src/worker/eta-schedule.js';
+import { expandNodeName } from '../../src/worker/node-name.js';
 
 describe('naming rule', () => {
   const root = '/srv/app/tasks-example';
@@ -64,8 +64,20 @@ describe('task options', () => {
   });
   it('reads parameter lists of arrows, functions and methods', () => {
     assert.deepEqual(paramSpec((a: number, b: string) => a + b).names, ['a', 'b']);
-    assert.deepEqual(paramSpec(async function named(x: unknown, y: string = '(,)') { return [x, y]; }).names, ['x', 'y']);
-    assert.deepEqual(bindArguments(paramSpec((p: number, q: number) => p + q), [1], { q: 2 }), [1, 2]);
+    assert.deepEqual(
+      paramSpec(async function named(x: unknown, y: string = '(,)') {
+        return [x, y];
+      }).names,
+      ['x', 'y'],
+    );
+    assert.deepEqual(
+      bindArguments(
+        paramSpec((p: number, q: number) => p + q),
+        [1],
+        { q: 2 },
+      ),
+      [1, 2],
+    );
   });
 });
 
