@@ -18,7 +18,7 @@ import { AckBatcher } from '../../src/transport/amqp/ack-batcher.js';
 import { AmqpBroker } from '../../src/transport/amqp/amqp-broker.js';
 import { ConfirmPublisher } from '../../src/transport/amqp/confirm-publisher.js';
 import { TIER_DURATIONS_MS, tierFor, tierName } from '../../src/transport/amqp/delay-tiers.js';
-import { maskUrl, redactPassword } from '../../src/transport/amqp/mask-url.js';
+import { maskUrl, redactPassword } from '../../src/util/mask-url.js';
 import type { AmqpBrokerOptions, AmqpLogger } from '../../src/transport/amqp/options.js';
 import { runBrokerConformance } from '../support/broker-conformance.js';
 

@@ -56,7 +56,7 @@ import { ConsumerRepair } from './consumer-repair.js';
 import { DelayTiers } from './delay-tiers.js';
 import { ManagedConsumer, type ConsumerHooks } from './managed-consumer.js';
 import { toAssertQueueOptions, toPublishOptions } from './mapping.js';
-import { maskUrl, redactPassword } from './mask-url.js';
+import { maskUrl, redactPassword } from '../../util/mask-url.js';
 import { connectUrl, resolveOptions, socketOptions, type AmqpBrokerOptions, type ResolvedAmqpOptions } from './options.js';
 import { AmqpSession } from './session.js';
 import { assertExchange, sessionTopology } from './session-topology.js';

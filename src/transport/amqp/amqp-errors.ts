@@ -3,7 +3,7 @@
  * code, and how to turn any of them into a BrokerError that is safe to log.
  */
 import { BrokerError } from '../../core/errors.js';
-import { maskUrl, redactPassword } from './mask-url.js';
+import { maskUrl, redactPassword } from '../../util/mask-url.js';
 
 /** The message of anything thrown. */
 export function errorMessage(err: unknown): string {
