@@ -175,3 +175,21 @@ export class WorkerLostError extends PythonVisibleError {
     super('CELERYTS_WORKER_LOST', `Worker exited prematurely: ${detail}`);
   }
 }
+
+/** A beat entry that cannot be scheduled (bad schedule, task, arguments or options); names the entry and the field. */
+export class InvalidScheduleError extends CeleryTsError {
+  constructor(
+    readonly entry: string,
+    readonly field: string,
+    problem: string,
+  ) {
+    super('CELERYTS_INVALID_SCHEDULE', `beat entry '${entry}': ${field} ${problem}`);
+  }
+}
+
+/** This beat instance stopped being the leader (its lock was lost or taken) while it worked. */
+export class LeadershipLostError extends CeleryTsError {
+  constructor(message: string) {
+    super('CELERYTS_BEAT_LEADERSHIP_LOST', message);
+  }
+}
