@@ -21,6 +21,7 @@ import type { Config, UserConfig } from './config/schema.js';
 import { loadTaskModules, nameTask } from './loader/load-tasks.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createBroker } from './transport/create-broker.js';
+import { BeatControl } from './beat/beat-control.js';
 
 /** Options of createApp(): config overrides plus where to look for the config file. */
 export interface CreateAppOptions extends UserConfig {
@@ -45,6 +46,7 @@ export class App implements AppPort {
   #control: ControlClient | undefined;
   #queues: DeclaredQueues | undefined;
   readonly #injected: Broker | undefined;
+  #beat: BeatControl | undefined;
 
   constructor(
     readonly config: Config,
@@ -141,8 +143,18 @@ export class App implements AppPort {
     return this.#control;
   }
 
+  /**
+   * Periodic tasks at runtime: `app.beat.set(name, { task, schedule, ... })`, `remove(name)`,
+   * `list()`. Changes go to beat's store next to the broker; the leading beat applies them.
+   */
+  get beat(): BeatControl {
+    this.#beat ??= new BeatControl(this.config, this.log);
+    return this.#beat;
+  }
+
   /** Close connections. */
   async close(): Promise<void> {
+    await this.#beat?.close();
     await this.#control?.close();
     await this.#backend?.close();
     const b = this.#broker;

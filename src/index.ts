@@ -25,6 +25,13 @@ export { loadConfig } from './config/load-config.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';
 export { expandNodeName } from './worker/node-name.js';
 export { createBroker } from './transport/create-broker.js';
+export { every, crontab, once, type ScheduleSpec, type IntervalSpec, type CrontabSpec, type CrontabFields, type OnceSpec } from './beat/schedule/spec.js';
+export type { CronField } from './beat/schedule/cron-fields.js';
+export type { BeatEntry, BeatSendOptions } from './beat/entry.js';
+export type { BeatListing } from './beat/listing.js';
+export { BeatControl } from './beat/beat-control.js';
+export { BeatService, type BeatServiceOptions } from './beat/beat-service.js';
+export { tickId, tickTime } from './beat/tick-id.js';
 
 // task.delay() outside a worker, with no createApp() call, uses an app built from the config file and env.
 setDefaultAppFactory(() => createApp());

@@ -141,11 +141,26 @@ export class Scheduler extends EventEmitter {
       }
       let retryAt: number | undefined;
       if (p.send.length > 0) {
-        const sent = await this.#sendAll(p.send, active);
+        // Stage the state as if every send succeeds, while they are sent: after the confirms
+        // only a commit remains, which keeps the resend window as small as the store allows.
+        const prepared = lead.prepareState?.(recordSent(p.state, p.send)).catch(() => undefined);
+        const sent = await this.#sendAll(p.send, () => !lead.signal.aborted && !this.#stop.signal.aborted);
         if (sent.length < p.send.length) retryAt = clock.now() + Math.min(pollMs, 1000);
-        if (lead.signal.aborted) break; // never record after losing the lock: the new leader owns the state
+        const staged = await prepared;
+        if (lead.signal.aborted) {
+          await staged?.discard();
+          break; // never record after losing the lock: the new leader owns the state
+        }
         state = recordSent(p.state, sent);
         unsaved = true;
+        if (staged && sent.length === p.send.length) {
+          try {
+            await staged.commit();
+            unsaved = false;
+          } catch (err) {
+            if (err instanceof LeadershipLostError) throw err;
+          }
+        } else await staged?.discard();
       } else if (p.changed) {
         state = p.state;
         unsaved = true;
@@ -169,11 +184,11 @@ export class Scheduler extends EventEmitter {
   }
 
   /** Send ticks concurrently (one confirm round trip for all); the ones that went out. */
-  async #sendAll(ticks: Tick[], active: AbortSignal): Promise<Tick[]> {
+  async #sendAll(ticks: Tick[], leading: () => boolean): Promise<Tick[]> {
     const { log, send, taskId } = this.options;
     const results = await Promise.allSettled(
       ticks.map(async (tick) => {
-        if (active.aborted) throw new LeadershipLostError('not the leader any more');
+        if (!leading()) throw new LeadershipLostError('not the leader any more');
         const id = taskId(tick.entry.name, tick.due);
         log.info(
           { entry: tick.entry.name, task: tick.entry.task, id, due: new Date(tick.due).toISOString(), ...(tick.coalesced ? { coalesced: true } : {}) },

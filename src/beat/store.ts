@@ -20,14 +20,28 @@ export interface StoredEntry {
   since: number;
 }
 
+/** A state write made ready ahead of time: `commit` is then as short as the store allows. */
+export interface PreparedWrite {
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
 /** Held by the one leading instance. */
 export interface Leadership {
-  /** Aborted the moment leadership is lost (lock taken, connection closed, lease expired). */
+  /**
+   * Aborted the moment leadership is lost (lock taken, connection closed, lease expired).
+   * Read it afresh before each send: a lease store checks its expiry when it is read.
+   */
   readonly signal: AbortSignal;
   /** The state the previous leaders recorded. */
   readState(): Promise<BeatState>;
   /** Record state. Rejects with LeadershipLostError when the store can tell the lock is gone. */
   writeState(state: BeatState): Promise<void>;
+  /**
+   * Optional: stage a state write while ticks are being sent, so that once the broker confirms
+   * them only a cheap commit remains (file store: a rename instead of write + fsync + rename).
+   */
+  prepareState?(state: BeatState): Promise<PreparedWrite>;
   /** The stored entries as the leader must see them now (runtime changes included). */
   entries(): Promise<Map<string, StoredEntry>>;
   /** Reconcile: write these entries and remove those (config entries on start). */

@@ -32,7 +32,14 @@ export async function appFromFlags(flags: CommonFlags, extra: CreateAppOptions =
 }
 
 /** Codes of errors that mean "fix your setup": exit 2, nothing started. */
-const USAGE_CODES = new Set(['CELERYTS_CONFIG', 'CELERYTS_MODULE_LOAD', 'CELERYTS_TASK_NAMING', 'CELERYTS_INVALID_RATE_LIMIT', 'CELERYTS_DUPLICATE_NODENAME']);
+const USAGE_CODES = new Set([
+  'CELERYTS_CONFIG',
+  'CELERYTS_MODULE_LOAD',
+  'CELERYTS_TASK_NAMING',
+  'CELERYTS_INVALID_RATE_LIMIT',
+  'CELERYTS_DUPLICATE_NODENAME',
+  'CELERYTS_INVALID_SCHEDULE',
+]);
 
 /** Print an error the way a user can act on it and return the exit code. */
 export function reportError(err: unknown): number {

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { beatCommand } from './beat-command.js';
 import { callCommand } from './call-command.js';
 import { controlCommand } from './control-command.js';
 import { eventsCommand } from './events-command.js';
@@ -20,6 +21,7 @@ export function program(): Command {
     .addCommand(statusCommand())
     .addCommand(purgeCommand())
     .addCommand(eventsCommand())
+    .addCommand(beatCommand())
     .addHelpText(
       'after',
       `
@@ -28,7 +30,8 @@ Examples:
   $ celeryts call proj.tasks.add 2 3 --wait  # prints 5
   $ celeryts inspect registered              # what running workers can run
   $ celeryts status                          # which workers are online
-  $ celeryts events                          # watch workers started with -E`,
+  $ celeryts events                          # watch workers started with -E
+  $ celeryts beat                            # send the config's periodic tasks (beatSchedule)`,
     );
 }
 

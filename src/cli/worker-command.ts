@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { bannerText } from '../worker/banner.js';
 import { expandNodeName } from '../worker/node-name.js';
 import { Worker } from '../worker/worker.js';
+import { BeatService } from '../beat/beat-service.js';
 import { capSemiSpace } from '../util/semi-space-cap.js';
 import { addCommonOptions, appFromFlags, reportError, type CommonFlags } from './common.js';
 import { collect, positiveInt, seconds } from './parse-args.js';
@@ -19,6 +20,7 @@ interface WorkerFlags extends CommonFlags {
   timeLimit?: number;
   softTimeLimit?: number;
   taskEvents?: boolean;
+  beat?: boolean;
 }
 
 /** `celeryts worker`: thin: flags -> app options -> Worker; signals -> warm/cold shutdown. */
@@ -35,7 +37,8 @@ export function workerCommand(): Command {
     .option('-P, --pool <kind>', "where tasks run: 'async' (default) or 'threads' (worker_threads, for CPU-bound work)")
     .option('--time-limit <seconds>', 'hard time limit for every task: stopped and failed with TimeLimitExceeded', seconds)
     .option('--soft-time-limit <seconds>', "soft time limit: the task's AbortSignal fires with SoftTimeLimitExceeded", seconds)
-    .option('-E, --task-events', "publish Celery's monitoring events (celeryts events, celery events, Flower)");
+    .option('-E, --task-events', "publish Celery's monitoring events (celeryts events, celery events, Flower)")
+    .option('-B, --beat', "also run beat (the config's periodic tasks) in this process; any number of workers may: one leads");
   addCommonOptions(cmd).addHelpText(
     'after',
     `
@@ -49,6 +52,7 @@ SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second s
   );
   return cmd.action(async (flags: WorkerFlags) => {
     let worker: Worker;
+    let beat: BeatService | undefined;
     try {
       const app = await appFromFlags(flags, {
         ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
@@ -86,7 +90,10 @@ SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second s
           `celeryts worker ${worker.nodeName} starting`,
         );
       }
+      // Checked before the worker starts, so a bad schedule exits 2 with nothing consumed.
+      if (flags.beat) beat = await BeatService.create(app);
       await worker.start();
+      beat?.start();
     } catch (err) {
       process.exitCode = reportError(err);
       process.exit();
@@ -100,16 +107,18 @@ SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second s
         worker.app.log.flush?.();
         process.exit(1);
       }
-      void worker.stop().then(
-        () => process.exit(0),
-        (err) => {
-          process.exitCode = reportError(err);
-          process.exit();
-        },
-      );
+      void Promise.resolve(beat?.stop())
+        .then(() => worker.stop())
+        .then(
+          () => process.exit(0),
+          (err) => {
+            process.exitCode = reportError(err);
+            process.exit();
+          },
+        );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    worker.once('stopped', () => process.exit(0));
+    worker.once('stopped', () => void Promise.resolve(beat?.stop()).finally(() => process.exit(0)));
   });
 }

@@ -7,6 +7,7 @@ import { ConfigError } from '../core/errors.js';
 import { closest } from '../core/registry.js';
 import type { QueueOptions } from '../core/broker.js';
 import type { BrokerTlsFiles } from '../transport/create-broker.js';
+import type { BeatEntry } from '../beat/entry.js';
 
 /** Log levels accepted by --loglevel and `logLevel`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -63,6 +64,24 @@ export interface UserConfig {
    * growth to 16. NODE_OPTIONS flags that size the young generation take precedence.
    */
   workerMaxSemiSpaceMb?: number;
+  /** Periodic tasks beat sends (beat_schedule): `{ name: { task, schedule, args, kwargs, options } }`. */
+  beatSchedule?: Record<string, BeatEntry>;
+  /** IANA time zone crontabs are read in unless they name their own (Celery's `timezone`). Default 'UTC'. */
+  timezone?: string;
+  /**
+   * Seconds a tick missed while no beat ran may be late and still be sent (once) when beat
+   * starts (Celery 5.3's beat_cron_starting_deadline, for every kind of schedule). Default: no limit.
+   */
+  beatStartingDeadline?: number | null;
+  /** Where beat keeps its lock, state and runtime entries: file://, amqp(s):// or redis(s):// (default: the broker URL). */
+  beatStoreUrl?: string;
+  /** Prefix of the names beat uses in its store (queues, keys, folder). Default 'celeryts.beat'. */
+  beatKeyPrefix?: string;
+  /**
+   * Seconds: the Redis lock's lease (a dead leader is replaced within this); on every store a
+   * standby tries to take over, and the leader refreshes, every fifth of it. Default 5.
+   */
+  beatLockTimeout?: number;
 }
 
 /** The resolved config every layer reads. */
@@ -89,6 +108,12 @@ export interface Config {
   maxMessageBytes: number;
   maxRedeliveries: number;
   workerMaxSemiSpaceMb: number;
+  beatSchedule: Record<string, BeatEntry>;
+  timezone: string;
+  beatStartingDeadline: number | null;
+  beatStoreUrl: string | undefined;
+  beatKeyPrefix: string;
+  beatLockTimeout: number;
   /** Where the config came from, for messages; undefined when no file was found. */
   configFile: string | undefined;
 }
@@ -125,7 +150,24 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   maxMessageBytes: isPosInt,
   maxRedeliveries: isNonNegInt,
   workerMaxSemiSpaceMb: isNonNegInt,
+  beatSchedule: isObject,
+  timezone: (v) => isString(v) ?? (isTimeZone(v as string) ? undefined : "must be an IANA time zone such as 'UTC' or 'Europe/Berlin'"),
+  beatStartingDeadline: (v) => (v === null || (typeof v === 'number' && v >= 0) ? undefined : 'must be a number of seconds, 0 or more, or null (no limit)'),
+  beatStoreUrl: (v) =>
+    isString(v) ??
+    (/^(amqps?|file|rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string) ? undefined : 'must be a file://, amqp(s):// or redis(s):// URL'),
+  beatKeyPrefix: isString,
+  beatLockTimeout: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
 };
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Throw ConfigError for unknown keys (with "did you mean") and wrongly typed values. */
 export function validateUserConfig(raw: unknown, source: string): UserConfig {
@@ -168,6 +210,12 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     maxMessageBytes: 10 * 1024 * 1024,
     maxRedeliveries: 5,
     workerMaxSemiSpaceMb: 4,
+    beatSchedule: {},
+    timezone: 'UTC',
+    beatStartingDeadline: null,
+    beatStoreUrl: undefined,
+    beatKeyPrefix: 'celeryts.beat',
+    beatLockTimeout: 5,
   };
 }
 

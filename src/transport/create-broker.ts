@@ -21,7 +21,8 @@ export interface BrokerSettings {
   heartbeatSeconds?: number;
 }
 
-function readTls(files: BrokerTlsFiles): Record<string, unknown> {
+/** TLS options for amqplib (or a socket) from file paths; ConfigError names an unreadable file. */
+export function readTls(files: BrokerTlsFiles): Record<string, unknown> {
   const read = (key: string, file: string | undefined) => {
     if (!file) return {};
     try {

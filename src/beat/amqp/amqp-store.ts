@@ -1,0 +1,205 @@
+/**
+ * Beat's store on RabbitMQ, on a connection of its own ('celeryts beat'):
+ *
+ *   <prefix>.leader        exclusive queue: whoever declared it leads. RabbitMQ deletes it the
+ *                          moment the declaring connection closes (a SIGKILLed process's socket
+ *                          closes at once; a silent network loss is noticed by heartbeats), and
+ *                          refuses it to everyone else meanwhile (405 RESOURCE_LOCKED).
+ *   <prefix>.state         fanout exchange the leader publishes each snapshot to (snapshot.ts),
+ *                          persistent and confirmed, bound to two durable queues that keep only
+ *                          the latest message (x-max-length 1):
+ *   <prefix>.state.leader    read only by a leader taking over (so no reader can hide it)
+ *   <prefix>.state.view      read by `beat list` and app.beat (basic.get, then requeue)
+ *   <prefix>.changes       durable queue of runtime changes (set/remove) from any process,
+ *                          folded into the snapshot by the leader, which acks them once written
+ *
+ * A dedicated connection, not the app's: the app's broker connection reconnects and redeclares
+ * by itself, which must never silently re-take (or keep) the lock. This one never reconnects:
+ * when it dies, leadership ends, and the next attempt opens a new connection.
+ */
+import type { ConfirmChannel } from 'amqplib';
+import { hostname } from 'node:os';
+import type { BrokerTlsFiles } from '../../transport/create-broker.js';
+import { readTls } from '../../transport/create-broker.js';
+import { replyCode, toBrokerError } from '../../transport/amqp/amqp-errors.js';
+import { connectUrl, resolveOptions, socketOptions, type AmqpTlsOptions } from '../../transport/amqp/options.js';
+import { AmqpSession } from '../../transport/amqp/session.js';
+import { maskUrl } from '../../util/mask-url.js';
+import type { BeatState } from '../plan.js';
+import type { BeatLogger } from '../scheduler.js';
+import type { BeatStore, Leadership, StoredEntry } from '../store.js';
+import { AmqpLeadership, type LeaderHost } from './amqp-leadership.js';
+import { applyChange, latestSnapshot, parseChange, peekAll, type Change, type Snapshot } from './snapshot.js';
+
+/** Connection settings taken from the app's config. */
+export interface AmqpStoreSettings {
+  tls: BrokerTlsFiles | undefined;
+  heartbeatSeconds: number | undefined;
+}
+
+const RESOURCE_LOCKED = 405;
+const JSON_PUBLISH = { persistent: true, contentType: 'application/json' } as const;
+
+/** The RabbitMQ store. */
+export class AmqpBeatStore implements BeatStore, LeaderHost {
+  readonly description: string;
+  readonly election: string;
+  readonly names: { lock: string; changes: string; exchange: string; leaderCopy: string; viewCopy: string };
+  #session: Promise<AmqpSession> | undefined;
+  /** The open session, once connected (to tell which one a loss is about). */
+  #live: AmqpSession | undefined;
+  #generation = 0;
+  readonly #confirm = new WeakMap<AmqpSession, Promise<ConfirmChannel>>();
+  readonly #leaders = new Set<AmqpLeadership>();
+
+  constructor(
+    private readonly url: string,
+    prefix: string,
+    private readonly settings: AmqpStoreSettings,
+    readonly log: BeatLogger,
+  ) {
+    this.names = {
+      lock: `${prefix}.leader`,
+      changes: `${prefix}.changes`,
+      exchange: `${prefix}.state`,
+      leaderCopy: `${prefix}.state.leader`,
+      viewCopy: `${prefix}.state.view`,
+    };
+    this.description = `${maskUrl(url)} (queues ${prefix}.*)`;
+    this.election = `exclusive queue ${this.names.lock}, held by the leader's connection`;
+  }
+
+  #open(): Promise<AmqpSession> {
+    if (!this.#session) {
+      const opening = this.#connect();
+      opening.catch(() => {
+        if (this.#session === opening) this.#session = undefined;
+      });
+      this.#session = opening;
+    }
+    return this.#session;
+  }
+
+  async #connect(): Promise<AmqpSession> {
+    const { tls, heartbeatSeconds } = this.settings;
+    const options = resolveOptions({
+      connectionName: `celeryts beat ${hostname()}:${process.pid}`,
+      ...(tls ? { tls: readTls(tls) as AmqpTlsOptions } : {}),
+      ...(heartbeatSeconds !== undefined ? { heartbeatSeconds } : {}),
+      logger: this.log,
+    });
+    let session: AmqpSession | undefined;
+    const onLost = (err: Error | undefined): void => {
+      if (this.#live === session) {
+        this.#live = undefined;
+        this.#session = undefined;
+      }
+      for (const l of this.#leaders) if (l.session === session) l.lose(`the connection closed${err ? `: ${err.message}` : ''}`);
+    };
+    try {
+      session = await AmqpSession.open(connectUrl(this.url, options), socketOptions(options), ++this.#generation, options.logger, onLost);
+    } catch (err) {
+      throw toBrokerError('beat could not connect to RabbitMQ', err, this.url);
+    }
+    this.#live = session;
+    const n = this.names;
+    try {
+      await session.admin(async (ch) => {
+        await ch.assertExchange(n.exchange, 'fanout', { durable: true, autoDelete: false });
+        for (const q of [n.leaderCopy, n.viewCopy]) {
+          await ch.assertQueue(q, { durable: true, arguments: { 'x-max-length': 1 } });
+          await ch.bindQueue(q, n.exchange, '');
+        }
+        await ch.assertQueue(n.changes, { durable: true });
+      });
+    } catch (err) {
+      await session.close();
+      throw toBrokerError('beat could not declare its queues', err, this.url);
+    }
+    return session;
+  }
+
+  #confirmChannel(session: AmqpSession): Promise<ConfirmChannel> {
+    let ch = this.#confirm.get(session);
+    if (!ch) {
+      ch = session.openConfirmChannel().then((c) => {
+        c.on('error', () => {});
+        c.on('close', () => this.#confirm.delete(session));
+        return c;
+      });
+      ch.catch(() => this.#confirm.delete(session));
+      this.#confirm.set(session, ch);
+    }
+    return ch;
+  }
+
+  async #publish(session: AmqpSession, exchange: string, routingKey: string, body: unknown): Promise<void> {
+    const ch = await this.#confirmChannel(session);
+    await new Promise<void>((resolve, reject) => {
+      ch.publish(exchange, routingKey, Buffer.from(JSON.stringify(body)), JSON_PUBLISH, (err) =>
+        err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+      );
+    });
+  }
+
+  publishSnapshot(session: AmqpSession, snapshot: Snapshot): Promise<void> {
+    return this.#publish(session, this.names.exchange, '', snapshot);
+  }
+
+  /** The view copy and the changes no leader has folded in yet. */
+  async #view(): Promise<{ snapshot: Snapshot; pending: Change[] }> {
+    const session = await this.#open();
+    const [view, changes] = await session.throwaway(async (ch) => [await peekAll(ch, this.names.viewCopy), await peekAll(ch, this.names.changes)] as const);
+    const pending = changes.map(parseChange).filter((c): c is Change => c !== undefined);
+    return { snapshot: latestSnapshot(view), pending };
+  }
+
+  async entries(): Promise<Map<string, StoredEntry>> {
+    const { snapshot, pending } = await this.#view();
+    for (const c of pending) applyChange(snapshot.entries, c);
+    return new Map(Object.entries(snapshot.entries));
+  }
+
+  async setEntry(name: string, stored: StoredEntry): Promise<void> {
+    const change: Change = { op: 'set', name, stored };
+    await this.#publish(await this.#open(), '', this.names.changes, change);
+  }
+
+  async removeEntry(name: string): Promise<boolean> {
+    const had = (await this.entries()).has(name);
+    const change: Change = { op: 'remove', name };
+    await this.#publish(await this.#open(), '', this.names.changes, change);
+    return had;
+  }
+
+  async readState(): Promise<BeatState> {
+    return (await this.#view()).snapshot.state;
+  }
+
+  async tryLead(): Promise<Leadership | undefined> {
+    const session = await this.#open();
+    try {
+      await session.throwaway((ch) => ch.assertQueue(this.names.lock, { exclusive: true, durable: false, autoDelete: false }));
+    } catch (err) {
+      if (replyCode(err) === RESOURCE_LOCKED) return undefined;
+      throw err;
+    }
+    const snapshot = latestSnapshot(await session.throwaway((ch) => peekAll(ch, this.names.leaderCopy)));
+    const lead = new AmqpLeadership(this, session, snapshot);
+    this.#leaders.add(lead);
+    lead.signal.addEventListener('abort', () => this.#leaders.delete(lead), { once: true });
+    try {
+      await lead.start();
+    } catch (err) {
+      await lead.release();
+      throw err;
+    }
+    return lead;
+  }
+
+  async close(): Promise<void> {
+    const s = this.#session;
+    this.#session = undefined;
+    if (s) await (await s.catch(() => undefined))?.close();
+  }
+}
