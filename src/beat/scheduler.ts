@@ -227,7 +227,11 @@ export class Scheduler extends EventEmitter {
   /** The entries to schedule: the stored ones, compiled (a bad one is logged once and left out). */
   async #sync(lead: Leadership): Promise<CompiledEntry[]> {
     const stored = await lead.entries();
-    for (const name of this.#compiled.keys()) if (!stored.has(name)) this.#compiled.delete(name);
+    for (const name of this.#compiled.keys()) {
+      if (stored.has(name)) continue;
+      this.#compiled.delete(name);
+      if (this.#role === 'leading') this.options.log.info({ entry: name }, `beat: entry ${name} removed`);
+    }
     const out: CompiledEntry[] = [];
     for (const [name, s] of stored) {
       let c = this.#compiled.get(name);

@@ -51,6 +51,7 @@ export class AmqpBeatStore implements BeatStore, LeaderHost {
   #generation = 0;
   readonly #confirm = new WeakMap<AmqpSession, Promise<ConfirmChannel>>();
   readonly #leaders = new Set<AmqpLeadership>();
+  #viewing: Promise<{ snapshot: Snapshot; pending: Change[] }> | undefined;
 
   constructor(
     private readonly url: string,
@@ -146,8 +147,23 @@ export class AmqpBeatStore implements BeatStore, LeaderHost {
     return this.#publish(session, this.names.exchange, '', snapshot);
   }
 
-  /** The view copy and the changes no leader has folded in yet. */
-  async #view(): Promise<{ snapshot: Snapshot; pending: Change[] }> {
+  /**
+   * The view copy and the changes no leader has folded in yet. One read at a time per process:
+   * a message one reader holds (between its basic.get and the requeue) is invisible to another.
+   */
+  #view(): Promise<{ snapshot: Snapshot; pending: Change[] }> {
+    if (!this.#viewing) {
+      const reading = this.#readView();
+      this.#viewing = reading;
+      const clear = (): void => {
+        if (this.#viewing === reading) this.#viewing = undefined;
+      };
+      reading.then(clear, clear);
+    }
+    return this.#viewing.then((v) => structuredClone(v));
+  }
+
+  async #readView(): Promise<{ snapshot: Snapshot; pending: Change[] }> {
     const session = await this.#open();
     const [view, changes] = await session.throwaway(async (ch) => [await peekAll(ch, this.names.viewCopy), await peekAll(ch, this.names.changes)] as const);
     const pending = changes.map(parseChange).filter((c): c is Change => c !== undefined);
