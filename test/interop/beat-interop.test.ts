@@ -63,10 +63,16 @@ describe('celeryts beat -> Python Celery worker', () => {
     });
     assert.equal(await stop(beat), 0);
     const runs = succeeded();
-    assert.ok(runs.every((m) => m[2] === '5'), 'add(2, y=3) = 5');
+    assert.ok(
+      runs.every((m) => m[2] === '5'),
+      'add(2, y=3) = 5',
+    );
     const dues = runs.map((m) => tickTime(m[1]!)!).sort((a, b) => a - b);
     assert.equal(new Set(dues).size, dues.length, 'no tick ran twice');
-    assert.ok(dues.slice(1).every((d, i) => d - dues[i]! === 500), `one run per tick: ${dues.join(', ')}`);
+    assert.ok(
+      dues.slice(1).every((d, i) => d - dues[i]! === 500),
+      `one run per tick: ${dues.join(', ')}`,
+    );
     assert.doesNotMatch(pyOut, /Received unregistered task|ERROR/);
   });
 });

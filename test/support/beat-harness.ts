@@ -61,23 +61,18 @@ export interface SentTick {
   due: number;
 }
 
-/** Number of ready messages in `queue` (0 when it does not exist yet). */
-export async function queueLength(brokerUrl: string, queue: string): Promise<number> {
+/** Poll until `queue` holds at least `n` messages (0 while it does not exist yet). */
+export async function waitForTicks(brokerUrl: string, queue: string, n: number, timeoutMs = 20_000): Promise<void> {
   const b = await createBroker(brokerUrl);
   try {
     await b.connect();
-    return (await b.queueSize(queue)) ?? 0;
+    const deadline = Date.now() + timeoutMs;
+    while (((await b.queueSize(queue)) ?? 0) < n) {
+      if (Date.now() > deadline) throw new Error(`fewer than ${n} ticks in ${queue} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } finally {
     await b.close();
-  }
-}
-
-/** Poll until `queue` holds at least `n` messages. */
-export async function waitForTicks(brokerUrl: string, queue: string, n: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await queueLength(brokerUrl, queue)) < n) {
-    if (Date.now() > deadline) throw new Error(`fewer than ${n} ticks in ${queue} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

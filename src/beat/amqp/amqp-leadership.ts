@@ -1,12 +1,13 @@
 /**
- * Leading on RabbitMQ. The lock is an exclusive queue held by the store's connection (see
- * amqp-store.ts); this object keeps the snapshot in memory, folds runtime changes into it, and
- * publishes every new version with a confirm, on that same connection: when the connection
- * dies, the lock and any unconfirmed write die with it.
+ * Leading on RabbitMQ, while this instance's election consumer holds the token (see
+ * amqp-candidate.ts): keeps the snapshot in memory, folds runtime changes into it, and
+ * publishes every new version with a confirm, on the same connection as the election consumer:
+ * when that connection dies, the lead and any unconfirmed write die with it.
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { LeadershipLostError } from '../../core/errors.js';
 import type { AmqpSession } from '../../transport/amqp/session.js';
+import type { AmqpCandidate } from './amqp-candidate.js';
 import type { BeatState } from '../plan.js';
 import type { BeatLogger } from '../scheduler.js';
 import type { Leadership, StoredEntry } from '../store.js';
@@ -14,7 +15,7 @@ import { applyChange, parseChange, type Snapshot } from './snapshot.js';
 
 /** What a leadership needs from its store. */
 export interface LeaderHost {
-  readonly names: { lock: string; changes: string };
+  readonly names: { changes: string };
   readonly log: BeatLogger;
   /** Publish a snapshot to both state queues and wait for the broker's confirm. */
   publishSnapshot(session: AmqpSession, snapshot: Snapshot): Promise<void>;
@@ -25,23 +26,30 @@ export class AmqpLeadership implements Leadership {
   readonly #ctl = new AbortController();
   #writing: Promise<void> = Promise.resolve();
   #consumer: Channel | undefined;
+  readonly #refresh: NodeJS.Timeout;
 
   constructor(
     private readonly host: LeaderHost,
-    /** The connection that holds the lock. */
+    /** The connection that holds the lead. */
     readonly session: AmqpSession,
+    private readonly candidate: AmqpCandidate,
     private readonly snapshot: Snapshot,
-  ) {}
+    refreshMs: number,
+  ) {
+    candidate.onLost((why) => this.lose(why));
+    this.#refresh = setInterval(() => candidate.refresh(), refreshMs).unref();
+  }
 
   get signal(): AbortSignal {
-    if (!this.session.alive) this.lose('the connection closed');
+    if (!this.candidate.alive) this.lose('the election consumer or its connection closed');
     return this.#ctl.signal;
   }
 
   /** Stop leading (the connection or the consumer's channel went away). */
   lose(why: string): void {
     if (this.#ctl.signal.aborted) return;
-    this.host.log.warn({ why }, 'beat: RabbitMQ lock lost');
+    clearInterval(this.#refresh);
+    this.host.log.warn({ why }, 'beat: RabbitMQ lead lost');
     this.#ctl.abort();
   }
 
@@ -120,13 +128,14 @@ export class AmqpLeadership implements Leadership {
     void this.signal; // the connection's own 'close' is the lease here
   }
 
-  /** Stop consuming changes and delete the lock queue, so a standby takes over at once. */
+  /** Stop consuming changes and leave the election: the token goes to the next instance at once. */
   async release(): Promise<void> {
+    clearInterval(this.#refresh);
     this.#ctl.abort();
     await this.#writing;
     const ch = this.#consumer;
     this.#consumer = undefined;
     if (ch) await ch.close().catch(() => {});
-    if (this.session.alive) await this.session.throwaway((c) => c.deleteQueue(this.host.names.lock)).catch(() => {});
+    await this.candidate.close();
   }
 }

@@ -1,10 +1,10 @@
 /**
  * Beat's store on RabbitMQ, on a connection of its own ('celeryts beat'):
  *
- *   <prefix>.leader        exclusive queue: whoever declared it leads. RabbitMQ deletes it the
- *                          moment the declaring connection closes (a SIGKILLed process's socket
- *                          closes at once; a silent network loss is noticed by heartbeats), and
- *                          refuses it to everyone else meanwhile (405 RESOURCE_LOCKED).
+ *   <prefix>.leader        the election queue (amqp-candidate.ts): single-active-consumer,
+ *                          every instance consumes it, the active consumer holds a token
+ *                          message and leads; when its connection closes RabbitMQ hands the
+ *                          token to the next consumer at once.
  *   <prefix>.state         fanout exchange the leader publishes each snapshot to (snapshot.ts),
  *                          persistent and confirmed, bound to two durable queues that keep only
  *                          the latest message (x-max-length 1):
@@ -21,15 +21,19 @@ import type { ConfirmChannel } from 'amqplib';
 import { hostname } from 'node:os';
 import type { BrokerTlsFiles } from '../../transport/create-broker.js';
 import { readTls } from '../../transport/create-broker.js';
-import { replyCode, toBrokerError } from '../../transport/amqp/amqp-errors.js';
+import { toBrokerError } from '../../transport/amqp/amqp-errors.js';
 import { connectUrl, resolveOptions, socketOptions, type AmqpTlsOptions } from '../../transport/amqp/options.js';
 import { AmqpSession } from '../../transport/amqp/session.js';
 import { maskUrl } from '../../util/mask-url.js';
 import type { BeatState } from '../plan.js';
 import type { BeatLogger } from '../scheduler.js';
 import type { BeatStore, Leadership, StoredEntry } from '../store.js';
+import { AmqpCandidate } from './amqp-candidate.js';
 import { AmqpLeadership, type LeaderHost } from './amqp-leadership.js';
 import { applyChange, latestSnapshot, parseChange, peekAll, type Change, type Snapshot } from './snapshot.js';
+
+/** How often the leader requeues its token to itself (RabbitMQ's consumer_timeout is 30 min by default). */
+const TOKEN_REFRESH_MS = 5 * 60_000;
 
 /** Connection settings taken from the app's config. */
 export interface AmqpStoreSettings {
@@ -37,20 +41,20 @@ export interface AmqpStoreSettings {
   heartbeatSeconds: number | undefined;
 }
 
-const RESOURCE_LOCKED = 405;
 const JSON_PUBLISH = { persistent: true, contentType: 'application/json' } as const;
 
 /** The RabbitMQ store. */
 export class AmqpBeatStore implements BeatStore, LeaderHost {
   readonly description: string;
   readonly election: string;
-  readonly names: { lock: string; changes: string; exchange: string; leaderCopy: string; viewCopy: string };
+  readonly names: { election: string; changes: string; exchange: string; leaderCopy: string; viewCopy: string };
   #session: Promise<AmqpSession> | undefined;
   /** The open session, once connected (to tell which one a loss is about). */
   #live: AmqpSession | undefined;
   #generation = 0;
   readonly #confirm = new WeakMap<AmqpSession, Promise<ConfirmChannel>>();
   readonly #leaders = new Set<AmqpLeadership>();
+  #candidate: Promise<AmqpCandidate> | undefined;
   #viewing: Promise<{ snapshot: Snapshot; pending: Change[] }> | undefined;
 
   constructor(
@@ -60,14 +64,14 @@ export class AmqpBeatStore implements BeatStore, LeaderHost {
     readonly log: BeatLogger,
   ) {
     this.names = {
-      lock: `${prefix}.leader`,
+      election: `${prefix}.leader`,
       changes: `${prefix}.changes`,
       exchange: `${prefix}.state`,
       leaderCopy: `${prefix}.state.leader`,
       viewCopy: `${prefix}.state.view`,
     };
     this.description = `${maskUrl(url)} (queues ${prefix}.*)`;
-    this.election = `exclusive queue ${this.names.lock}, held by the leader's connection`;
+    this.election = `single-active-consumer queue ${this.names.election}: the active consumer holds the token`;
   }
 
   #open(): Promise<AmqpSession> {
@@ -112,6 +116,7 @@ export class AmqpBeatStore implements BeatStore, LeaderHost {
           await ch.bindQueue(q, n.exchange, '');
         }
         await ch.assertQueue(n.changes, { durable: true });
+        await ch.assertQueue(n.election, { durable: true, arguments: { 'x-single-active-consumer': true, 'x-max-length': 1 } });
       });
     } catch (err) {
       await session.close();
@@ -192,16 +197,36 @@ export class AmqpBeatStore implements BeatStore, LeaderHost {
     return (await this.#view()).snapshot.state;
   }
 
+  /** This instance's place in the election on `session`: joined once, with a token of its own published first. */
+  #candidacy(session: AmqpSession): Promise<AmqpCandidate> {
+    const current = this.#candidate;
+    if (current) {
+      return current.then(
+        (c) => (c.alive && c.session === session ? c : this.#join(session)),
+        () => this.#join(session),
+      );
+    }
+    return this.#join(session);
+  }
+
+  #join(session: AmqpSession): Promise<AmqpCandidate> {
+    const joining = (async () => {
+      await this.#publish(session, '', this.names.election, { token: `${hostname()}:${process.pid}`, at: Date.now() });
+      return AmqpCandidate.join(session, this.names.election);
+    })();
+    this.#candidate = joining;
+    joining.catch(() => {
+      if (this.#candidate === joining) this.#candidate = undefined;
+    });
+    return joining;
+  }
+
   async tryLead(): Promise<Leadership | undefined> {
     const session = await this.#open();
-    try {
-      await session.throwaway((ch) => ch.assertQueue(this.names.lock, { exclusive: true, durable: false, autoDelete: false }));
-    } catch (err) {
-      if (replyCode(err) === RESOURCE_LOCKED) return undefined;
-      throw err;
-    }
+    const candidate = await this.#candidacy(session);
+    if (!candidate.holdsToken) return undefined;
     const snapshot = latestSnapshot(await session.throwaway((ch) => peekAll(ch, this.names.leaderCopy)));
-    const lead = new AmqpLeadership(this, session, snapshot);
+    const lead = new AmqpLeadership(this, session, candidate, snapshot, TOKEN_REFRESH_MS);
     this.#leaders.add(lead);
     lead.signal.addEventListener('abort', () => this.#leaders.delete(lead), { once: true });
     try {
