@@ -89,8 +89,20 @@ export class BeatService {
     this.scheduler.start();
   }
 
-  /** Stop: release the lock (a standby takes over at once) and return once the loop ended. */
-  stop(): Promise<void> {
-    return this.scheduler.stop();
+  /**
+   * Stop: release the lock (a standby takes over at once) and return once the loop ended, or
+   * after `timeoutMs` if a send is stuck on an unreachable broker (the lock then goes with the
+   * process or its lease).
+   */
+  async stop(timeoutMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.app.log.warn({ timeoutMs }, 'beat: did not stop in time (a send is waiting for the broker); leaving anyway');
+        resolve();
+      }, timeoutMs);
+    });
+    await Promise.race([this.scheduler.stop(), late]);
+    clearTimeout(timer);
   }
 }

@@ -82,16 +82,23 @@ export class Scheduler extends EventEmitter {
     const { store, clock, log, pollMs } = this.options;
     const stop = this.#stop.signal;
     let waiting = false;
+    let unreachable: string | undefined;
     while (!stop.aborted) {
       let lead: Leadership | undefined;
+      let failed = false;
       try {
         lead = await store.tryLead();
+        unreachable = undefined;
       } catch (err) {
-        log.warn({ err: (err as Error).message }, 'beat: could not reach the store to elect a leader; retrying');
+        failed = true;
+        // Once per distinct error, not every poll: a broker outage must not flood the log.
+        const message = (err as Error).message;
+        if (message !== unreachable) log.warn({ err: message, store: store.description }, 'beat: could not reach the store to elect a leader; retrying');
+        unreachable = message;
       }
       if (!lead) {
-        if (!waiting) log.info({ store: store.description }, 'beat: another instance leads; standing by');
-        waiting = true;
+        if (!waiting && !failed) log.info({ store: store.description }, 'beat: another instance leads; standing by');
+        waiting = !failed;
         await clock.sleep(pollMs, stop);
         continue;
       }

@@ -70,6 +70,8 @@ export class MemoryStore implements BeatStore {
   #lead: AbortController | undefined;
   /** Called inside writeState before it lands (to kill the leader there). */
   beforeWrite: (() => void) | undefined;
+  /** While true, electing fails as with an unreachable broker. */
+  down = false;
 
   constructor(
     readonly broker: MemoryBroker,
@@ -96,6 +98,7 @@ export class MemoryStore implements BeatStore {
   }
 
   async tryLead(): Promise<Leadership | undefined> {
+    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:5672');
     if (this.broker.holder && this.broker.holder !== this) return undefined;
     this.broker.holder = this;
     const ctl = new AbortController();

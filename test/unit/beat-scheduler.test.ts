@@ -249,6 +249,20 @@ describe('Scheduler on a fake clock', () => {
     assert.ok(w.logs.has(/could not send a due task; will retry/));
   });
 
+  it('an unreachable store is logged once, not every poll, and the instance leads once it is back', async () => {
+    const w = new World();
+    const { scheduler, store } = w.instance('a', { tick: { task: 'proj.tick', schedule: every('10s') } });
+    store.down = true;
+    scheduler.start();
+    await w.clock.advance(30_000);
+    assert.equal(w.logs.lines.filter((l) => /could not reach the store/.test(l.msg)).length, 1);
+    assert.equal(scheduler.role, 'standby');
+    store.down = false;
+    await w.clock.advance(1_000);
+    assert.equal(scheduler.role, 'leading');
+    await scheduler.stop();
+  });
+
   it('runtime entries are picked up and removed within a poll; config entries win on start', async () => {
     const w = new World();
     await new MemoryStore(w.broker, 'cli').setEntry('old-config', { entry: { task: 'x', schedule: 5 }, source: 'config', since: T0 });
