@@ -9,6 +9,7 @@
  * once if it is no later than the grace (`beatStartingDeadline`), else skipped and logged.
  */
 import type { CompiledEntry } from './entry.js';
+import type { Schedule } from './schedule/schedule.js';
 
 /** What the store keeps per entry. */
 export interface EntryState {
@@ -52,6 +53,20 @@ export interface Plan {
 }
 
 /**
+ * The next fire time after `last`, remembered per schedule: a round looks at every entry, and
+ * a crontab in a time zone costs a few Intl calls to answer, so each answer is worked out once
+ * per tick instead of once per round.
+ */
+const nextMemo = new WeakMap<Schedule, { last: number; next: number | undefined }>();
+function nextAfter(schedule: Schedule, last: number): number | undefined {
+  const hit = nextMemo.get(schedule);
+  if (hit?.last === last) return hit.next;
+  const next = schedule.nextAfter(last);
+  nextMemo.set(schedule, { last, next });
+  return next;
+}
+
+/**
  * Decide what to do at `now`. `graceMs` null sends a missed tick however late (Celery 5.3's
  * default); new entries are anchored at `entry.since` (runtime entries) or `now` (config).
  */
@@ -68,20 +83,21 @@ export function plan(entries: readonly CompiledEntry[], state: Readonly<BeatStat
       out.changed = true;
     }
     out.state[entry.name] = st;
-    const due = entry.schedule.latestDue(st.last, now);
-    if (due === undefined) {
-      wake(entry.schedule.nextAfter(st.last));
+    const next = nextAfter(entry.schedule, st.last);
+    if (next === undefined || next > now) {
+      wake(next);
       continue;
     }
+    const due = entry.schedule.latestDue(st.last, now) ?? next;
     const lateMs = now - due;
     if (graceMs !== null && lateMs > graceMs) {
       out.skip.push({ entry, due, lateMs });
       out.state[entry.name] = { ...st, last: due };
       out.changed = true;
     } else {
-      out.send.push({ entry, due, coalesced: entry.schedule.nextAfter(st.last) !== due });
+      out.send.push({ entry, due, coalesced: next !== due });
     }
-    wake(entry.schedule.nextAfter(due));
+    wake(nextAfter(entry.schedule, due));
   }
   if (Object.keys(state).some((name) => !(name in out.state))) out.changed = true;
   return out;

@@ -115,8 +115,10 @@ export class CrontabSchedule implements Schedule {
     }).join(' ');
   }
 
+  #described: string | undefined;
   describe(): string {
-    return `crontab '${this.expression()}' ${this.zone.name}`;
+    this.#described ??= `crontab '${this.expression()}' ${this.zone.name}`;
+    return this.#described;
   }
 }
 

@@ -65,7 +65,9 @@ export class IntervalSchedule implements Schedule {
     return last + Math.floor((now - last) / this.periodMs) * this.periodMs;
   }
 
+  #described: string | undefined;
   describe(): string {
-    return `every ${formatDuration(this.periodMs)}`;
+    this.#described ??= `every ${formatDuration(this.periodMs)}`;
+    return this.#described;
   }
 }
