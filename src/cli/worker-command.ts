@@ -91,7 +91,10 @@ SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second s
         );
       }
       // Checked before the worker starts, so a bad schedule exits 2 with nothing consumed.
-      if (flags.beat) beat = await BeatService.create(app);
+      if (flags.beat) {
+        beat = await BeatService.create(app);
+        app.log.info({ store: beat.store.description, election: beat.store.election, entries: beat.configEntries.length }, 'beat: embedded in this worker');
+      }
       await worker.start();
       beat?.start();
     } catch (err) {

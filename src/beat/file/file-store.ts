@@ -27,6 +27,7 @@ export class FileBeatStore implements BeatStore {
   readonly #entries: string;
   readonly #state: string;
   readonly #lock: FileLock;
+  readonly #liveness: Liveness;
   #ready: Promise<void> | undefined;
 
   /** `root` is the broker directory, `tmp` its staging directory, `liveness` its owner checks. */
@@ -40,6 +41,7 @@ export class FileBeatStore implements BeatStore {
     this.#entries = path.join(this.#dir, 'entries');
     this.#state = path.join(this.#dir, 'state.json');
     this.#lock = new FileLock(path.join(this.#dir, 'leader'), tmp, liveness);
+    this.#liveness = liveness;
     this.description = `file://${root} (${encodeName(prefix)}/)`;
     this.election = `lock files in ${encodeName(prefix)}/leader/, held while the leader's process lives`;
   }
@@ -148,6 +150,8 @@ export class FileBeatStore implements BeatStore {
         for (const name of remove) await this.removeEntry(name);
       },
       refresh: async () => {
+        // Where liveness is a lease (no /proc), keep ours fresh even if no file broker runs in this process.
+        await this.#liveness.touchLease().catch(() => undefined);
         await ensureHeld().catch(() => undefined);
       },
       release: async () => {
