@@ -12,7 +12,7 @@ import { LeadershipLostError } from '../../src/core/errors.js';
 import { RedisBeatStore } from '../../src/beat/redis/redis-store.js';
 import { parseRedisUrl } from '../../src/util/redis-url.js';
 import { cli, tempBrokerUrl } from '../support/harness.js';
-import { assertEveryTickOnce, beatProject, drainTicks, spawnCli, stop, waitForTicks, type CliProcess } from '../support/beat-harness.js';
+import { assertEveryTickOnce, assertRestartTicks, beatProject, drainTicks, spawnCli, stop, waitForTicks, type CliProcess } from '../support/beat-harness.js';
 
 const REDIS = process.env['CELERYTS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379/15';
 const run = randomUUID().slice(0, 8);
@@ -47,7 +47,8 @@ function beat(cwd: string): CliProcess {
 
 describe('celeryts beat with its store on Redis', () => {
   it('kill -9 the leader: the standby takes over when the lease runs out, every tick sent once', async () => {
-    const { dir, brokerUrl } = project('failover', 1);
+    // A 2 s period: the takeover waits out the lease (0.5 s), which must stay well inside one period.
+    const { dir, brokerUrl } = project('failover', 2);
     const a = beat(dir);
     await a.waitFor(/beat: leading/);
     const b = beat(dir);
@@ -60,7 +61,7 @@ describe('celeryts beat with its store on Redis', () => {
     assert.ok(tookOver < 1500, `took over after ${tookOver} ms (lease 500 ms)`);
     await waitForTicks(brokerUrl, 'ticks', 4);
     assert.equal(await stop(b), 0);
-    assertEveryTickOnce(await drainTicks(brokerUrl, 'ticks'), 1000);
+    assertEveryTickOnce(await drainTicks(brokerUrl, 'ticks'), 2000);
   });
 
   it('a clean stop releases the lock at once, and the state in Redis carries the grid over', async () => {
@@ -69,10 +70,11 @@ describe('celeryts beat with its store on Redis', () => {
     await waitForTicks(brokerUrl, 'ticks', 2);
     assert.equal(await stop(first), 0);
     assert.equal(await redis.exists(`test.beat.${run}.restart:lock`), 0, 'released, not left to expire');
+    const before = await drainTicks(brokerUrl, 'ticks');
     const second = beat(dir);
-    await waitForTicks(brokerUrl, 'ticks', 4);
+    await waitForTicks(brokerUrl, 'ticks', 2);
     assert.equal(await stop(second), 0);
-    assertEveryTickOnce(await drainTicks(brokerUrl, 'ticks'), 1000);
+    assertRestartTicks(before, await drainTicks(brokerUrl, 'ticks'), 1000, second.output());
     const list = cli(['beat', 'list', '--json'], { cwd: dir });
     assert.ok((JSON.parse(list.stdout) as { totalRuns: number }[])[0]!.totalRuns >= 4, list.stdout);
   });

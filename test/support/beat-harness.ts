@@ -117,3 +117,18 @@ export function assertEveryTickOnce(ticks: readonly SentTick[], periodMs: number
   }
   return dues;
 }
+
+/**
+ * Ticks sent before and after a restart: each run sent every tick once, and the first tick after
+ * the restart is the next one, or (when ticks fell due while no beat ran) the latest missed one,
+ * sent once and logged as coalesced. Returns the gap in periods.
+ */
+export function assertRestartTicks(before: readonly SentTick[], after: readonly SentTick[], periodMs: number, secondOutput: string): number {
+  assertEveryTickOnce(before, periodMs);
+  assertEveryTickOnce(after, periodMs);
+  assert.equal(new Set([...before, ...after].map((t) => t.id)).size, before.length + after.length, 'no tick sent before and again after the restart');
+  const gap = after[0]!.due - before.at(-1)!.due;
+  assert.ok(gap >= periodMs && gap % periodMs === 0, `the first tick after the restart is on the grid (gap ${gap} ms)`);
+  if (gap > periodMs) assert.match(secondOutput, /"coalesced":true/, 'missed ticks were coalesced into one');
+  return gap / periodMs;
+}
