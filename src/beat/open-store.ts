@@ -34,7 +34,7 @@ export async function openBeatStore(config: Config, log: BeatLogger): Promise<Be
       import('../transport/file/owner.js'),
     ]);
     const layout = new Layout(rootFromUrl(url));
-    return new FileBeatStore(layout.root, layout.tmp, new Liveness(layout.owners), prefix);
+    return new FileBeatStore(layout.root, layout.tmp, new Liveness(layout.owners), prefix, log);
   }
   if (isRedisUrl(url)) {
     const { RedisBeatStore } = await import('./redis/redis-store.js');

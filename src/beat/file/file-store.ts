@@ -16,7 +16,9 @@ import { fsyncDir, ignoreGone, isGone, replaceAtomic, stagingPath } from '../../
 import { decodeName, encodeName } from '../../transport/file/layout.js';
 import type { Liveness } from '../../transport/file/owner.js';
 import type { BeatState } from '../plan.js';
+import type { BeatLogger } from '../scheduler.js';
 import type { BeatStore, Leadership, PreparedWrite, StoredEntry } from '../store.js';
+import { parseState, parseStoredEntry } from '../store-json.js';
 import { FileLock } from './file-lock.js';
 
 /** The file store of one broker directory. */
@@ -36,6 +38,7 @@ export class FileBeatStore implements BeatStore {
     private readonly tmp: string,
     liveness: Liveness,
     prefix: string,
+    private readonly log: BeatLogger,
   ) {
     this.#dir = path.join(root, encodeName(prefix));
     this.#entries = path.join(this.#dir, 'entries');
@@ -61,8 +64,10 @@ export class FileBeatStore implements BeatStore {
     const files = (await readdir(this.#entries)).filter((f) => f.endsWith('.json'));
     const read = await Promise.all(
       files.map(async (f) => {
+        const name = decodeName(f.slice(0, -5));
         try {
-          return [decodeName(f.slice(0, -5)), JSON.parse(await readFile(path.join(this.#entries, f), 'utf8')) as StoredEntry] as const;
+          const stored = parseStoredEntry(name, await readFile(path.join(this.#entries, f), 'utf8'), this.#entries, this.log);
+          return stored ? ([name, stored] as const) : undefined;
         } catch (err) {
           if (isGone(err)) return undefined; // removed while listing
           throw err;
@@ -90,12 +95,14 @@ export class FileBeatStore implements BeatStore {
   }
 
   async readState(): Promise<BeatState> {
+    let json: string;
     try {
-      return (JSON.parse(await readFile(this.#state, 'utf8')) as { state: BeatState }).state;
+      json = await readFile(this.#state, 'utf8');
     } catch (err) {
       ignoreGone(err);
       return {};
     }
+    return parseState(json, this.#state, this.log);
   }
 
   async tryLead(): Promise<Leadership | undefined> {

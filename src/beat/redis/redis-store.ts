@@ -19,6 +19,7 @@ import { parseRedisUrl } from '../../util/redis-url.js';
 import type { BeatState } from '../plan.js';
 import type { BeatLogger } from '../scheduler.js';
 import type { BeatStore, Leadership, StoredEntry, StoreTiming } from '../store.js';
+import { parseState, parseStoredEntry } from '../store-json.js';
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -72,7 +73,12 @@ export class RedisBeatStore implements BeatStore {
 
   async entries(): Promise<Map<string, StoredEntry>> {
     const all = await this.#redis.hgetall(this.#keys.entries);
-    return new Map(Object.entries(all).map(([name, json]) => [name, JSON.parse(json) as StoredEntry]));
+    const out = new Map<string, StoredEntry>();
+    for (const [name, json] of Object.entries(all)) {
+      const stored = parseStoredEntry(name, json, this.#keys.entries, this.log);
+      if (stored) out.set(name, stored);
+    }
+    return out;
   }
 
   async setEntry(name: string, stored: StoredEntry): Promise<void> {
@@ -85,7 +91,7 @@ export class RedisBeatStore implements BeatStore {
 
   async readState(): Promise<BeatState> {
     const raw = await this.#redis.get(this.#keys.state);
-    return raw ? (JSON.parse(raw) as { state: BeatState }).state : {};
+    return raw ? parseState(raw, this.#keys.state, this.log) : {};
   }
 
   async tryLead(): Promise<Leadership | undefined> {
