@@ -13,7 +13,17 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
-import type { Broker, ConsumeOptions, Consumer, DeliveryHandler, ExchangeType, OutgoingMessage, PublishOptions, QueueOptions } from '../../core/broker.js';
+import type {
+  Broker,
+  BrokerCapabilities,
+  ConsumeOptions,
+  Consumer,
+  DeliveryHandler,
+  ExchangeType,
+  OutgoingMessage,
+  PublishOptions,
+  QueueOptions,
+} from '../../core/broker.js';
 import { BrokerError } from '../../core/errors.js';
 import { publishDelay } from '../publish-delay.js';
 import { FileConsumer, type ConsumerHost } from './consumer.js';
@@ -29,6 +39,19 @@ import { Topology } from './topology.js';
 export class FileBroker extends EventEmitter implements Broker, ConsumerHost, RecoveryHost {
   /** Transport name as Celery reports it. */
   readonly transport = 'file';
+  /** Everything but quorum queues; claims die with their process, not a connection. */
+  readonly capabilities: BrokerCapabilities = {
+    priority: 'higher-first',
+    messageTtl: true,
+    queueExpiry: false,
+    exclusiveQueues: true,
+    quorumQueues: false,
+    deadLetter: true,
+    exactDelay: true,
+    visibilityTimeoutMs: undefined,
+    deliveriesSurviveDisconnect: true,
+    fanout: 'queued',
+  };
   /** The URL as given (a file URL holds no secret to mask). */
   readonly displayUrl: string;
   /** Paths of the broker directory. */
