@@ -34,11 +34,14 @@ export class Job {
   }
 }
 
-/** Ack a job's message once. */
-export function ackJob(job: Job): void {
+/**
+ * Ack a job's message once. Returns the broker's promise when the ack can fail (see
+ * Delivery.ack): an early-ack job must not start until it resolves.
+ */
+export function ackJob(job: Job): void | Promise<void> {
   if (job.settled) return;
   job.settled = true;
-  job.delivery.ack();
+  return job.delivery.ack();
 }
 
 /** Reject a job's message once. */
