@@ -160,7 +160,7 @@ function reportFailed(ctx: ExecutorContext, job: Job, err: unknown): void {
  * else a promise from the first step that is not: see util/maybe-promise.ts.
  */
 export function executeJob(job: Job, ctx: ExecutorContext): MaybePromise<void> {
-  const { task, msg } = job;
+  const { msg } = job;
   const { log } = ctx;
   job.startedAt = performance.now();
   job.timeStart = Date.now() / 1000;
