@@ -32,7 +32,10 @@ async function untilListening(port: number, up: boolean, ms = 10_000): Promise<v
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
       const s = createConnection({ port, host: '127.0.0.1' });
-      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (open === up) return;
