@@ -52,7 +52,7 @@ export async function createBroker(url: string, settings: BrokerSettings = {}): 
   const scheme = url.slice(0, url.indexOf('://'));
   if (scheme === 'file') {
     const { FileBroker } = await import('./file/file-broker.js');
-    return new FileBroker(url);
+    return new FileBroker(url, { logger: settings.logger });
   }
   if (scheme === 'amqp' || scheme === 'amqps') {
     const { AmqpBroker } = await import('./amqp/amqp-broker.js');

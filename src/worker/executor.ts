@@ -151,7 +151,13 @@ function report(job: Job, ctx: ExecutorContext, state: string, result: unknown, 
 }
 
 function reportFailed(ctx: ExecutorContext, job: Job, err: unknown): void {
-  ctx.log.error({ err, taskId: job.msg.id }, 'could not send result');
+  job.resultLost = true;
+  ctx.log.error(
+    { err, taskId: job.msg.id },
+    job.acksLate
+      ? 'could not send result; the message is requeued, not acked, so the task runs again'
+      : 'could not send result (early ack: the result is lost)',
+  );
 }
 
 /**
@@ -278,8 +284,10 @@ function finishJob(job: Job, ctx: ExecutorContext, outcome: Outcome, retval: unk
           ? sendErrbacks(job, ctx)
           : undefined;
     return andThen(sends, () => {
-      // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the outcome.
-      ackJob(job);
+      // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the
+      // outcome. But a result that could not be sent must not vanish with an acked message.
+      if (job.resultLost && job.acksLate) rejectJob(job, true);
+      else ackJob(job);
       ctx.emit('task-finished', job, outcome.state === 'LOST' ? 'FAILURE' : outcome.state);
     });
   });

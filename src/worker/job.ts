@@ -11,6 +11,8 @@ export class Job {
   timeStart: number | undefined = undefined;
   /** Settled: acked or rejected. */
   settled = false;
+  /** A result of this job could not be sent (full disk, broker gone): an acks-late job is requeued, not acked. */
+  resultLost = false;
   /** Set while running: stop the body now with this outcome (revoke --terminate). */
   terminate: ((outcome: Outcome) => void) | undefined = undefined;
   #controller: AbortController | undefined;
