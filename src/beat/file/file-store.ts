@@ -122,7 +122,12 @@ export class FileBeatStore implements BeatStore {
     };
     const stage = async (state: BeatState): Promise<string> => {
       const staged = stagingPath(this.tmp);
-      await writeFile(staged, JSON.stringify({ v: 1, epoch, state }), { flush: true });
+      try {
+        await writeFile(staged, JSON.stringify({ v: 1, epoch, state }), { flush: true });
+      } catch (err) {
+        await unlink(staged).catch(() => {}); // a full disk must not keep a half-written file
+        throw err;
+      }
       return staged;
     };
     // The lock is checked before the rename, not between it and the confirm: on Linux a live
