@@ -1,13 +1,15 @@
 /**
- * Beat's Redis store (`beatStoreUrl: redis://...`, RedBeat's lease lock plus fenced state
- * writes): failover after a SIGKILL within the lease, restarts, and a leader that lost its lock
- * or outlived its lease unable to send or write. Ticks go through the embedded file broker here;
- * the state, lock and runtime entries live in CELERYTS_TEST_REDIS_URL.
+ * Beat on Redis (RedBeat's lease lock plus fenced state writes): with the Redis broker itself,
+ * two `celeryts beat` processes and a SIGKILL, every tick sent once; and with only the store on
+ * Redis (`beatStoreUrl`, ticks through the embedded broker): failover, restarts, and a leader
+ * that lost its lock or outlived its lease unable to send or write. Everything lives in
+ * CELERYTS_TEST_REDIS_URL under names of this run.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { createBroker } from 'celeryts';
 import { LeadershipLostError } from '../../src/core/errors.js';
 import { RedisBeatStore } from '../../src/beat/redis/redis-store.js';
 import { parseRedisUrl } from '../../src/util/redis-url.js';
@@ -45,25 +47,38 @@ function beat(cwd: string): CliProcess {
   return p;
 }
 
-describe('celeryts beat with its store on Redis', () => {
-  it('kill -9 the leader: the standby takes over when the lease runs out, every tick sent once', async () => {
-    // A 2 s period: the takeover waits out the lease (0.5 s), which must stay well inside one period.
-    const { dir, brokerUrl } = project('failover', 2);
-    const a = beat(dir);
-    await a.waitFor(/beat: leading/);
-    const b = beat(dir);
-    await b.waitFor(/another instance leads; standing by/);
-    await waitForTicks(brokerUrl, 'ticks', 2);
-    a.child.kill('SIGKILL');
-    const killedAt = Date.now();
-    await b.waitFor(/beat: leading/, 5000);
-    const tookOver = Date.now() - killedAt;
-    assert.ok(tookOver < 1500, `took over after ${tookOver} ms (lease 500 ms)`);
-    await waitForTicks(brokerUrl, 'ticks', 4);
-    assert.equal(await stop(b), 0);
-    assertEveryTickOnce(await drainTicks(brokerUrl, 'ticks'), 2000);
+describe('celeryts beat on the Redis broker', () => {
+  it('two instances, kill -9 the leader: the other takes over within the lease, every tick sent once', async () => {
+    const queue = `test.beat.${run}.broker.ticks`;
+    const dir = beatProject({
+      brokerUrl: REDIS,
+      beatKeyPrefix: `test.beat.${run}.broker`,
+      beatLockTimeout: 0.5,
+      beatSchedule: { tick: { task: 'app.tick', schedule: 2, args: ['on redis'], options: { queue } } },
+    });
+    try {
+      const a = beat(dir);
+      await a.waitFor(/beat: leading/);
+      const b = beat(dir);
+      await b.waitFor(/another instance leads; standing by/);
+      await waitForTicks(REDIS, queue, 2);
+      a.child.kill('SIGKILL');
+      await b.waitFor(/beat: leading/, 5000);
+      await waitForTicks(REDIS, queue, 4);
+      assert.equal(await stop(b), 0);
+      const ticks = await drainTicks(REDIS, queue);
+      assertEveryTickOnce(ticks, 2000);
+      assert.ok(ticks.every((t) => JSON.stringify(t.args) === '["on redis"]'));
+    } finally {
+      const broker = await createBroker(REDIS);
+      await broker.connect();
+      await broker.deleteQueue(queue).catch(() => undefined);
+      await broker.close();
+    }
   });
+});
 
+describe('celeryts beat with its store on Redis (beatStoreUrl) and another broker', () => {
   it('a clean stop releases the lock at once, and the state in Redis carries the grid over', async () => {
     const { dir, brokerUrl } = project('restart', 1);
     const first = beat(dir);
