@@ -5,7 +5,7 @@
  * replaced until the next leader starts, which puts the config's back (config wins on start).
  */
 import type { Config } from '../config/schema.js';
-import { compileEntry, type BeatEntry } from './entry.js';
+import { compileConfigEntries, compileEntry, type BeatEntry } from './entry.js';
 import { effectiveEntries, listEntries, type BeatListing } from './listing.js';
 import { openBeatStore } from './open-store.js';
 import type { BeatLogger } from './scheduler.js';
@@ -47,8 +47,7 @@ export class BeatControl {
   async list(now = Date.now()): Promise<BeatListing[]> {
     const store = await this.store();
     const [stored, state] = await Promise.all([store.entries(), store.readState()]);
-    const config = Object.entries(this.config.beatSchedule).map(([n, e]) => compileEntry(n, e, 'config', this.config.timezone));
-    return listEntries(effectiveEntries(config, stored, this.config.timezone), state, now);
+    return listEntries(effectiveEntries(compileConfigEntries(this.config), stored, this.config.timezone), state, now);
   }
 
   /** Close the store's connection, if one was opened. */

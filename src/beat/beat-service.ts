@@ -8,7 +8,7 @@ import type { App } from '../app.js';
 import { NoneBackend } from '../backend/none.js';
 import { Producer } from '../client/producer.js';
 import { systemClock, type Clock } from './clock.js';
-import { compileEntry, type CompiledEntry } from './entry.js';
+import { compileConfigEntries, type CompiledEntry } from './entry.js';
 import { Scheduler, type SendTick } from './scheduler.js';
 import type { BeatStore } from './store.js';
 import { storeTiming } from './open-store.js';
@@ -18,11 +18,6 @@ import { tickId } from './tick-id.js';
 export interface BeatServiceOptions {
   /** Time source (tests move it by hand). */
   clock?: Clock;
-}
-
-/** Check the config's entries; throws InvalidScheduleError for the first bad one. */
-export function compileConfigEntries(app: App): CompiledEntry[] {
-  return Object.entries(app.config.beatSchedule).map(([name, entry]) => compileEntry(name, entry, 'config', app.config.timezone));
 }
 
 /**
@@ -59,7 +54,7 @@ export class BeatService {
 
   /** Check the schedule, warn about unknown tasks, open the store; `start()` runs it. */
   static async create(app: App, options: BeatServiceOptions = {}): Promise<BeatService> {
-    const configEntries = compileConfigEntries(app);
+    const configEntries = compileConfigEntries(app.config);
     if (app.registry.names().length > 0) {
       for (const e of configEntries) {
         if (!app.registry.has(e.task)) {

@@ -111,6 +111,11 @@ export function compileEntry(name: string, raw: unknown, source: EntrySource, de
   };
 }
 
+/** Check the config's `beatSchedule`; throws InvalidScheduleError for the first bad entry. */
+export function compileConfigEntries(config: { beatSchedule: Record<string, unknown>; timezone: string }): CompiledEntry[] {
+  return Object.entries(config.beatSchedule).map(([name, entry]) => compileEntry(name, entry, 'config', config.timezone));
+}
+
 /** JSON with object keys sorted, so equal entries compare equal however their keys were ordered. */
 export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>

@@ -83,11 +83,6 @@ export class Zone {
     return this.wallOf(ms) - (ms - (((ms % 1000) + 1000) % 1000));
   }
 
-  /** The wall-clock fields of the instant `ms`. */
-  fields(ms: number): WallFields {
-    return wallFields(this.wallOf(ms));
-  }
-
   /**
    * The instants, in order, at which the wall clock reads `wall`: [] inside a gap, two in a
    * fold, else one. Assumes at most one offset change within a day of `wall` (true of every
