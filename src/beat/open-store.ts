@@ -38,7 +38,7 @@ export async function openBeatStore(config: Config, log: BeatLogger): Promise<Be
   }
   if (isRedisUrl(url)) {
     const { RedisBeatStore } = await import('./redis/redis-store.js');
-    return new RedisBeatStore(url, prefix, timing, log);
+    return new RedisBeatStore(url, prefix, timing, log, config.brokerTransportOptions.masterName);
   }
   if (scheme === 'amqp' || scheme === 'amqps') {
     const { AmqpBeatStore } = await import('./amqp/amqp-store.js');

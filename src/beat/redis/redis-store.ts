@@ -34,22 +34,28 @@ export class RedisBeatStore implements BeatStore {
   #client: Redis | undefined;
   #lastError = '';
 
+  /** `masterName`: for sentinel:// URLs without one (brokerTransportOptions.masterName). */
   constructor(
     url: string,
     prefix: string,
     private readonly timing: StoreTiming,
     private readonly log: BeatLogger,
+    private readonly masterName?: string,
   ) {
     this.#url = url;
-    const parsed = parseRedisUrl(url);
+    const parsed = parseRedisUrl(url, this.#settings);
     this.#keys = { lock: `${prefix}:lock`, state: `${prefix}:state`, entries: `${prefix}:entries` };
     this.description = `${parsed.displayUrl} (keys ${prefix}:*)`;
     this.election = `lock key ${this.#keys.lock}: SET NX with a ${timing.leaseMs / 1000}s lease, renewed every ${timing.pollMs / 1000}s`;
   }
 
+  get #settings(): { masterName?: string } {
+    return this.masterName ? { masterName: this.masterName } : {};
+  }
+
   get #redis(): Redis {
     if (!this.#client) {
-      const { options } = parseRedisUrl(this.#url);
+      const { options } = parseRedisUrl(this.#url, this.#settings);
       const client = new Redis({
         ...options,
         lazyConnect: true,
