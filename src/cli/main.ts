@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { callCommand } from './call-command.js';
 import { controlCommand } from './control-command.js';
+import { dashboardCommand } from './dashboard-command.js';
 import { eventsCommand } from './events-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { purgeCommand } from './purge-command.js';
@@ -20,6 +21,7 @@ export function program(): Command {
     .addCommand(statusCommand())
     .addCommand(purgeCommand())
     .addCommand(eventsCommand())
+    .addCommand(dashboardCommand())
     .addHelpText(
       'after',
       `
@@ -28,7 +30,8 @@ Examples:
   $ celeryts call proj.tasks.add 2 3 --wait  # prints 5
   $ celeryts inspect registered              # what running workers can run
   $ celeryts status                          # which workers are online
-  $ celeryts events                          # watch workers started with -E`,
+  $ celeryts events                          # watch workers started with -E
+  $ celeryts dashboard                       # web dashboard on http://127.0.0.1:5555/`,
     );
 }
 

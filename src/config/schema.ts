@@ -13,6 +13,34 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** One of LOG_LEVELS. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** The `dashboard` key: settings of `celeryts dashboard` (flags and env win). */
+export interface DashboardSettings {
+  /** Port, default 5555. */
+  port?: number;
+  /** Bind address, default 127.0.0.1; any other needs basicAuth or token. */
+  address?: string;
+  /** Accepted `user:password` pairs for basic auth. */
+  basicAuth?: string[];
+  /** Accepted bearer token. */
+  token?: string;
+  /** Hide and refuse every action. */
+  readOnly?: boolean;
+  /** Tasks kept in memory. Default 10,000. */
+  maxTasks?: number;
+  /** Ask workers to send task events (enable_events). Default true. */
+  enableEvents?: boolean;
+}
+
+const DASHBOARD_KEYS: Record<keyof DashboardSettings, (v: unknown) => boolean> = {
+  port: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535,
+  address: (v) => typeof v === 'string' && v.length > 0,
+  basicAuth: (v) => Array.isArray(v) && v.every((x) => typeof x === 'string' && /^[^:]+:.+$/.test(x)),
+  token: (v) => typeof v === 'string' && v.length > 0,
+  readOnly: (v) => typeof v === 'boolean',
+  maxTasks: (v) => Number.isInteger(v) && (v as number) > 0,
+  enableEvents: (v) => typeof v === 'boolean',
+};
+
 /** What a config file may set. Every key is optional. */
 export interface UserConfig {
   /** Folder task names are derived from (default: the config file's folder). */
@@ -63,6 +91,8 @@ export interface UserConfig {
    * growth to 16. NODE_OPTIONS flags that size the young generation take precedence.
    */
   workerMaxSemiSpaceMb?: number;
+  /** `celeryts dashboard` settings: { port, address, basicAuth, token, readOnly, maxTasks, enableEvents }. */
+  dashboard?: DashboardSettings;
 }
 
 /** The resolved config every layer reads. */
@@ -89,6 +119,7 @@ export interface Config {
   maxMessageBytes: number;
   maxRedeliveries: number;
   workerMaxSemiSpaceMb: number;
+  dashboard: DashboardSettings;
   /** Where the config came from, for messages; undefined when no file was found. */
   configFile: string | undefined;
 }
@@ -125,6 +156,16 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   maxMessageBytes: isPosInt,
   maxRedeliveries: isNonNegInt,
   workerMaxSemiSpaceMb: isNonNegInt,
+  dashboard: (v) => {
+    const problem = isObject(v);
+    if (problem) return problem;
+    for (const [k, x] of Object.entries(v as object)) {
+      const ok = DASHBOARD_KEYS[k as keyof DashboardSettings];
+      if (!ok) return `has an unknown key '${k}' (known: ${Object.keys(DASHBOARD_KEYS).join(', ')})`;
+      if (x !== undefined && !ok(x)) return `has an invalid '${k}'`;
+    }
+    return undefined;
+  },
 };
 
 /** Throw ConfigError for unknown keys (with "did you mean") and wrongly typed values. */
@@ -168,6 +209,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     maxMessageBytes: 10 * 1024 * 1024,
     maxRedeliveries: 5,
     workerMaxSemiSpaceMb: 4,
+    dashboard: {},
   };
 }
 
