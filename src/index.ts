@@ -25,6 +25,7 @@ export { loadConfig } from './config/load-config.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';
 export { expandNodeName } from './worker/node-name.js';
 export { createBroker } from './transport/create-broker.js';
+export { Dashboard, type DashboardOptions } from './dashboard/dashboard.js';
 
 // task.delay() outside a worker, with no createApp() call, uses an app built from the config file and env.
 setDefaultAppFactory(() => createApp());

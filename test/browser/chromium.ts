@@ -10,7 +10,15 @@ import { chromium, type BrowserContext } from 'playwright-core';
 /** Where Debian's `chromium` package installs the browser (.ci/run installs it). */
 export const CHROMIUM = process.env['CELERYTS_TEST_CHROMIUM'] ?? '/usr/bin/chromium';
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** A browser with a fresh profile; close() also removes the profile. */
 export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
