@@ -62,7 +62,18 @@ export class Dashboard {
     readonly app: App,
     readonly options: DashboardOptions = {},
   ) {
-    this.state = new LiveState(this.hub, options.maxTasks ?? 10_000, (hostname) => void this.#inspector?.refresh(hostname));
+    this.state = new LiveState(this.hub, options.maxTasks ?? 10_000, (hostname) => this.#onNewWorker(hostname));
+  }
+
+  /** A worker shows up: learn what only inspect tells, and ask it for task events right away. */
+  #onNewWorker(hostname: string): void {
+    void this.#inspector?.refresh(hostname);
+    if (this.options.enableEvents ?? true) {
+      this.app
+        .control()
+        .then((c) => c.broadcast('enable_events', {}, { destination: [hostname], reply: false }))
+        .catch(() => undefined);
+    }
   }
 
   /** The page's address, once listening. */

@@ -11,6 +11,8 @@ import { INSPECT_METHODS, type InspectMethod } from './worker-store.js';
 
 /** Seconds each inspect broadcast waits for replies. */
 const INSPECT_TIMEOUT = 1;
+/** How often one worker's missed inspect replies are asked again. */
+const RETRIES = 3;
 
 /** Keeps LiveState's workers' inspect replies fresh. */
 export class Inspector {
@@ -32,8 +34,12 @@ export class Inspector {
     this.#timer = setInterval(() => void this.refresh(), this.intervalMs).unref();
   }
 
-  /** Ask every method of `worker` (or every worker); resolves when the replies are in. */
-  async refresh(worker?: string, methods: readonly InspectMethod[] = INSPECT_METHODS): Promise<void> {
+  /**
+   * Ask every method of `worker` (or every worker); resolves when the replies are in. A worker
+   * that just started may be too busy to answer them all in time (a Python solo worker answers
+   * one at a time): what it missed is asked again, up to RETRIES times.
+   */
+  async refresh(worker?: string, methods: readonly InspectMethod[] = INSPECT_METHODS, attempt = 0): Promise<void> {
     if (this.#closed) return;
     if (worker !== undefined) {
       if (this.#pending.has(worker)) return;
@@ -42,9 +48,11 @@ export class Inspector {
     try {
       const control = await this.control();
       const destination = worker === undefined ? {} : { destination: [worker] };
+      const missed: InspectMethod[] = [];
       await Promise.all(
         methods.map(async (method) => {
           const replies = await control.broadcast(method, method === 'active' ? { safe: true } : {}, { timeout: INSPECT_TIMEOUT, ...destination });
+          if (worker !== undefined && !(worker in replies)) missed.push(method);
           for (const [name, reply] of Object.entries(replies)) {
             if (reply && typeof reply === 'object' && !Array.isArray(reply) && 'error' in reply && Object.keys(reply).length === 1) continue;
             this.state.workers.setInspect(name, method, scrub(reply));
@@ -52,6 +60,10 @@ export class Inspector {
           }
         }),
       );
+      if (worker !== undefined && missed.length && attempt < RETRIES) {
+        this.#pending.delete(worker);
+        return await this.refresh(worker, missed, attempt + 1);
+      }
     } catch (err) {
       if (!this.#closed) this.onError(err);
     } finally {

@@ -137,7 +137,7 @@ function updateCard(c, w, now) {
   setText(f.failed, fmtInt(w.failed));
   f.failed.className = w.failed ? 'fail' : '';
   setText(f.load, w.loadavg.length ? w.loadavg.map((l) => l.toFixed(2)).join(' ') : '–');
-  setText(f.pool, w.pool ? `${w.pool.implementation ?? '?'} × ${w.pool.maxConcurrency ?? '?'}` : '–');
+  setText(f.pool, w.pool ? `${w.pool.implementation ?? 'pool'} × ${w.pool.maxConcurrency ?? '?'}` : '–');
   setText(f.succeeded, fmtInt(w.succeeded));
   setText(f.nqueues, fmtInt(w.queues.length));
   setText(f.ntasks, fmtInt(w.registered.length));
