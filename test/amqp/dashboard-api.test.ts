@@ -4,10 +4,11 @@
  * Prometheus /metrics, read-only mode, auth, and no secret in anything it serves.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createApp, Dashboard } from 'celeryts';
-import { cli, E2E, eventually, startInProcess, type InProcess } from '../support/harness.js';
+import { BIN, cli, E2E, eventually, startInProcess, type InProcess } from '../support/harness.js';
 import { startDashboard, type TestDashboard } from '../support/dashboard.js';
 
 const AMQP = process.env['CELERYTS_TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -188,6 +189,27 @@ describe('dashboard HTTP API (Flower-shaped) on RabbitMQ', () => {
     } finally {
       await locked.close();
     }
+  });
+
+  it('celeryts dashboard serves until SIGTERM, then exits 0', async () => {
+    const child = spawn(process.execPath, [BIN, 'dashboard', '--port', '0', '--read-only', '--max-tasks', '50'], {
+      cwd: E2E,
+      env: { ...process.env, CELERYTS_BROKER_URL: AMQP },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = ''; // logs: stderr (stdout in older builds)
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    child.stdout!.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const url = await eventually(() => /dashboard listening on (http:\/\/127\.0\.0\.1:\d+\/) \(read-only\)/.exec(err)?.[1], 15_000, 'listening');
+      const snapshot = (await (await fetch(new URL('/api/dashboard', url))).json()) as { readOnly: boolean; maxTasks: number };
+      assert.deepEqual([snapshot.readOnly, snapshot.maxTasks], [true, 50]);
+      assert.ok(!err.includes(`:${new URL(AMQP).password || 'guest'}@`), 'no password in the logs');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, err);
   });
 
   it('refuses to listen beyond loopback without credentials', async () => {

@@ -12,11 +12,20 @@ import { launchBrowser } from './chromium.js';
 
 const AMQP = process.env['CELERYTS_TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 const queue = `screenshot-${randomUUID().slice(0, 8)}`;
-const [d, w, browser] = await Promise.all([startDashboard(AMQP), startInProcess({ brokerUrl: AMQP, config: { sendEvents: true }, queues: [queue] }), launchBrowser()]);
+const [d, w, browser] = await Promise.all([
+  startDashboard(AMQP),
+  startInProcess({ brokerUrl: AMQP, config: { sendEvents: true }, queues: [queue] }),
+  launchBrowser(),
+]);
 const send = (name: string, args: unknown[]) => w.client.sendTask(name, args, {}, { queue });
 try {
   for (let i = 0; i < 12; i++) await send('app.jobs.add', [i, i * 3]);
-  for (const [label, ms] of [['thumbnail', 120], ['report', 800], ['invoice', 350]] as const) await send('app.jobs.step', [label, ms]);
+  for (const [label, ms] of [
+    ['thumbnail', 120],
+    ['report', 800],
+    ['invoice', 350],
+  ] as const)
+    await send('app.jobs.step', [label, ms]);
   await send('app.jobs.divide', [10, 0]);
   await send('app.jobs.whoami', ['ops']);
   await send('app.jobs.step', ['nightly-export', 60_000]);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
+import { validateUserConfig } from '../../src/config/schema.js';
 import { Auth } from '../../src/dashboard/auth.js';
 import { FlowerMetrics } from '../../src/dashboard/prometheus.js';
 import { scrub } from '../../src/dashboard/scrub.js';
@@ -201,5 +202,14 @@ describe('dashboard secrets and auth', () => {
     assert.equal(auth.check(req({ cookie: `${cookie}x` })), false);
     assert.equal(new Auth({ token: 'tok' }).check(req({ cookie })), false, 'a cookie of another dashboard process is refused');
     assert.equal(new Auth().check(req({})), true, 'no credentials configured: open (the server binds loopback only)');
+  });
+});
+
+describe('dashboard config key', () => {
+  it('accepts its settings and names a wrong one', () => {
+    const ok = { dashboard: { port: 8080, address: '0.0.0.0', token: 't', basicAuth: ['a:b'], readOnly: true, maxTasks: 500, enableEvents: false } };
+    assert.deepEqual(validateUserConfig(ok, 'test'), ok);
+    assert.throws(() => validateUserConfig({ dashboard: { prot: 1 } }, 'test'), { code: 'CELERYTS_CONFIG', message: /unknown key 'prot'/ });
+    assert.throws(() => validateUserConfig({ dashboard: { basicAuth: ['nocolon'] } }, 'test'), { message: /invalid 'basicAuth'/ });
   });
 });
