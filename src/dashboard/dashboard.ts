@@ -65,15 +65,17 @@ export class Dashboard {
     this.state = new LiveState(this.hub, options.maxTasks ?? 10_000, (hostname) => this.#onNewWorker(hostname));
   }
 
-  /** A worker shows up: learn what only inspect tells, and ask it for task events right away. */
+  /**
+   * A worker shows up: ask it for task events right away, then learn what only inspect tells.
+   * In that order: a worker answers control in order, so once inspect has answered, task events
+   * are on (a Python solo worker may otherwise run a task first, unseen).
+   */
   #onNewWorker(hostname: string): void {
-    void this.#inspector?.refresh(hostname);
-    if (this.options.enableEvents ?? true) {
-      this.app
-        .control()
-        .then((c) => c.broadcast('enable_events', {}, { destination: [hostname], reply: false }))
-        .catch(() => undefined);
-    }
+    const enable =
+      (this.options.enableEvents ?? true)
+        ? this.app.control().then((c) => c.broadcast('enable_events', {}, { destination: [hostname], timeout: 1, limit: 1 }))
+        : Promise.resolve();
+    void enable.catch(() => undefined).then(() => this.#inspector?.refresh(hostname));
   }
 
   /** The page's address, once listening. */

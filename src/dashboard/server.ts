@@ -50,10 +50,9 @@ function sendFile(res: ServerResponse, file: StaticFile | undefined, extra: Reco
   res.end(file.body);
 }
 
-function unauthorized(ctx: ServerContext, req: Request, res: ServerResponse): void {
+function unauthorized(ctx: ServerContext, method: string, path: string, res: ServerResponse): void {
   const challenge: Record<string, string> = ctx.auth.basic ? { 'www-authenticate': 'Basic realm="celeryts dashboard", charset="UTF-8"' } : {};
-  const path = req.url.pathname;
-  if (req.method === 'GET' && !ctx.auth.basic && (path === '/' || path === '/index.html')) {
+  if (method === 'GET' && !ctx.auth.basic && (path === '/' || path === '/index.html')) {
     res.writeHead(302, { ...SECURITY_HEADERS, location: '/login' });
     return void res.end();
   }
@@ -72,17 +71,20 @@ function login(ctx: ServerContext, req: Request, res: ServerResponse): void {
 
 async function handle(ctx: ServerContext, raw: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!ctx.auth.enabled && !LOOPBACK_HOSTS.has(hostName(raw))) return sendText(res, 403, 'Forbidden: unexpected Host header');
-  const req = await parseRequest(raw);
-  const path = req.url.pathname;
+  // Credentials are checked before any body is read: strangers cannot make us buffer anything.
+  const url = new URL(raw.url ?? '/', 'http://dashboard.invalid');
+  const method = raw.method ?? 'GET';
+  const path = url.pathname;
   if (path === '/healthcheck') return sendText(res, 200, 'OK');
+  if (path === '/favicon.ico') return sendFile(res, ctx.files.get('favicon.svg'));
   if (path.startsWith('/static/')) return sendFile(res, ctx.files.get(path.slice('/static/'.length)));
   if (path === '/login') {
-    if (req.method === 'POST') return crossOrigin(raw) ? sendText(res, 403, 'Forbidden: cross-origin request') : login(ctx, req, res);
+    if (method === 'POST') return crossOrigin(raw) ? sendText(res, 403, 'Forbidden: cross-origin request') : login(ctx, await parseRequest(raw), res);
     return sendFile(res, ctx.files.get('login.html'));
   }
   let authed = ctx.auth.check(raw);
   // `/?token=...` once, from a link an operator was given: becomes a cookie, and leaves the URL.
-  if (!authed && req.method === 'GET' && ctx.auth.tokenMatches(req.args.get('token'))) {
+  if (!authed && method === 'GET' && ctx.auth.tokenMatches(url.searchParams.get('token'))) {
     authed = true;
     res.setHeader('set-cookie', ctx.auth.sessionCookie());
     if (!isApiPath(path) && path !== '/metrics' && path !== '/events') {
@@ -90,21 +92,22 @@ async function handle(ctx: ServerContext, raw: IncomingMessage, res: ServerRespo
       return void res.end();
     }
   }
-  if (!authed) return unauthorized(ctx, req, res);
-  if (req.method === 'POST') {
+  if (!authed) return unauthorized(ctx, method, path, res);
+  if (method === 'POST') {
     if (crossOrigin(raw)) return sendText(res, 403, 'Forbidden: cross-origin request');
     if (ctx.readOnly) return sendText(res, 403, 'Forbidden: the dashboard is read-only');
   }
   if (path === '/events') return ctx.hub.open(res, [['snapshot', { ...ctx.state.snapshot(), ...ctx.info, readOnly: ctx.readOnly }]]);
   if (path === '/metrics') return sendText(res, 200, ctx.state.metrics.render(), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   if (isApiPath(path)) {
+    const req = await parseRequest(raw);
     const found = route(req);
     if (!found) return sendText(res, 404, `Not found: ${req.method} ${path}`);
     const answer = await found.handler(ctx, req, found.param);
     if ('text' in answer) return sendText(res, answer.status, answer.text);
     return sendJson(res, answer.status ?? 200, answer.json);
   }
-  if (req.method === 'GET' && !path.includes('.')) return sendFile(res, ctx.files.get('index.html'));
+  if (method === 'GET' && !path.includes('.')) return sendFile(res, ctx.files.get('index.html'));
   sendText(res, 404, 'Not found');
 }
 
