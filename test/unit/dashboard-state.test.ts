@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { validateUserConfig } from '../../src/config/schema.js';
 import { Auth } from '../../src/dashboard/auth.js';
 import { FlowerMetrics } from '../../src/dashboard/prometheus.js';
+import { backendStoresResults, lookupResult } from '../../src/dashboard/result-lookup.js';
 import { scrub } from '../../src/dashboard/scrub.js';
 import { percentile, TaskSeries } from '../../src/dashboard/series.js';
 import { TaskStore } from '../../src/dashboard/task-store.js';
@@ -211,5 +212,39 @@ describe('dashboard config key', () => {
     assert.deepEqual(validateUserConfig(ok, 'test'), ok);
     assert.throws(() => validateUserConfig({ dashboard: { prot: 1 } }, 'test'), { code: 'CELERYTS_CONFIG', message: /unknown key 'prot'/ });
     assert.throws(() => validateUserConfig({ dashboard: { basicAuth: ['nocolon'] } }, 'test'), { message: /invalid 'basicAuth'/ });
+  });
+});
+
+describe('dashboard results by id (any backend that stores them)', () => {
+  /** A stand-in for an App whose backend stores results (what the redis backend will be). */
+  const appWith = (name: string, handle: Record<string, unknown>) =>
+    ({ backend: async () => ({ name }), asyncResult: async () => handle }) as unknown as Parameters<typeof lookupResult>[0];
+
+  it('answers state and result in Flower’s shape, and a failure with its traceback', async () => {
+    const ok = appWith('redis', { state: 'SUCCESS', ready: () => true, get: async () => 5 });
+    assert.equal(await backendStoresResults(ok), true);
+    assert.deepEqual(await lookupResult(ok, 'id1'), { 'task-id': 'id1', state: 'SUCCESS', result: 5 });
+    const failed = appWith('redis', {
+      state: 'FAILURE',
+      ready: () => true,
+      result: { exc_type: 'ValueError', exc_message: ['boom'] },
+      traceback: 'Traceback...',
+      get: async () => {
+        throw new Error('boom');
+      },
+    });
+    assert.deepEqual(await lookupResult(failed, 'id2'), {
+      'task-id': 'id2',
+      state: 'FAILURE',
+      result: { exc_type: 'ValueError', exc_message: ['boom'] },
+      traceback: 'Traceback...',
+    });
+    const pending = appWith('redis', { state: 'PENDING', ready: () => false, get: async () => undefined });
+    assert.deepEqual(await lookupResult(pending, 'id3'), { 'task-id': 'id3', state: 'PENDING' });
+  });
+
+  it('rpc and none do not store results by id', async () => {
+    assert.equal(await backendStoresResults(appWith('rpc', {})), false);
+    assert.equal(await backendStoresResults(appWith('none', {})), false);
   });
 });
