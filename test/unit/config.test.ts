@@ -48,7 +48,7 @@ describe('config discovery and precedence', () => {
 
   it('refuses a bad value in the environment, naming it', async () => {
     const dir = makeProject({});
-    await assert.rejects(loadConfig({ cwd: dir, env: { CELERYTS_BROKER_URL: 'redis://x' } }), /environment: 'brokerUrl' must start with amqp/);
+    await assert.rejects(loadConfig({ cwd: dir, env: { CELERYTS_BROKER_URL: 'sqs://x' } }), /environment: 'brokerUrl' must start with amqp/);
   });
 });
 
