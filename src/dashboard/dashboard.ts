@@ -71,11 +71,19 @@ export class Dashboard {
    * are on (a Python solo worker may otherwise run a task first, unseen).
    */
   #onNewWorker(hostname: string): void {
-    const enable =
-      (this.options.enableEvents ?? true)
-        ? this.app.control().then((c) => c.broadcast('enable_events', {}, { destination: [hostname], timeout: 1, limit: 1 }))
-        : Promise.resolve();
-    void enable.catch(() => undefined).then(() => this.#inspector?.refresh(hostname));
+    void this.#enableEvents(hostname)
+      .catch(() => undefined)
+      .then(() => this.#inspector?.refresh(hostname));
+  }
+
+  /** Ask until it answers: a worker's first heartbeat may come before its pidbox queue exists. */
+  async #enableEvents(hostname: string): Promise<void> {
+    if (!(this.options.enableEvents ?? true)) return;
+    const control = await this.app.control();
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const replies = await control.broadcast('enable_events', {}, { destination: [hostname], timeout: 1, limit: 1 });
+      if (hostname in replies) return;
+    }
   }
 
   /** The page's address, once listening. */
