@@ -31,7 +31,9 @@ export function renderQueues(el) {
                   'tr',
                   { 'data-queue': q.name },
                   h('td', { class: 'mono' }, q.name),
-                  h('td', { class: 'num' }, q.messages === null ? 'missing' : fmtInt(q.messages)),
+                  q.messages === null
+                    ? h('td', { class: 'num muted', title: 'the broker does not know this queue (yet)' }, '–')
+                    : h('td', { class: 'num' }, fmtInt(q.messages)),
                   h('td', { class: `num${q.consumers ? '' : ' error'}` }, fmtInt(q.consumers)),
                 ),
               ),
