@@ -207,15 +207,23 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
    */
   invoke(args: unknown[], kwargs: Record<string, unknown>): R | Promise<R> {
     this.#params ??= this.#readParams();
-    const bound = bindArguments(this.#params, args, kwargs);
+    const bound = bindArguments(this.#params, args, kwargs, this.#shortName());
     return this.bind ? (this.run as (...a: unknown[]) => R | Promise<R>)(this, ...bound) : this.run(...(bound as A));
   }
 
   #readParams(): ParamSpec {
     const spec = paramSpec(this.run);
     // With bind the first parameter is the task itself, not a keyword target.
-    if (this.bind && spec.names.length) return { ...spec, names: spec.names.slice(1), kwargsIndex: spec.kwargsIndex - 1 };
+    if (this.bind && spec.names.length) {
+      return { ...spec, names: spec.names.slice(1), kwargsIndex: spec.kwargsIndex - 1, required: Math.max(0, spec.required - 1) };
+    }
     return spec;
+  }
+
+  /** The name Python's TypeErrors use: `add` for proj.tasks.add. */
+  #shortName(): string {
+    const name = this.#name ?? (this.run.name || 'task');
+    return name.slice(name.lastIndexOf('.') + 1);
   }
 }
 
