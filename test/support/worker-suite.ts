@@ -139,9 +139,16 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       await assert.rejects((await w.client.asyncResult(r.id)).get({ timeout: 1 }), ResultUnavailableError, 'already taken');
     });
 
-    it('sends no result for a task with ignoreResult', async () => {
-      const r = await jobs.quiet.delay();
-      await assert.rejects(r.get({ timeout: 1 }), ResultUnavailableError);
+    it('sends no result for a task with ignoreResult, even to a caller that asks for one', async () => {
+      // Sent by name, the caller does not know the task ignores results: it asks for one, so only the worker can hold it back.
+      const r = await w.client.sendTask('app.jobs.quiet', ['quiet-by-name'], {}, { ignoreResult: false });
+      await eventually(() => readRecord(record).some((e) => e.label === 'quiet-by-name'), 5000, 'the task to run');
+      // The worker publishes a result right after the body returns; a later task's result arriving first shows none was sent.
+      assert.equal(await (await w.client.sendTask('app.jobs.step', ['after-quiet'])).get({ timeout: 10 }), 'after-quiet');
+      assert.equal(r.state, 'PENDING', 'no result arrived');
+      await assert.rejects(r.get({ timeout: 0.2 }), ResultTimeoutError);
+      // A caller that imports the task knows at once: nothing to wait for.
+      await assert.rejects((await jobs.quiet.delay()).get({ timeout: 1 }), ResultUnavailableError);
     });
 
     it('reports STARTED for trackStarted tasks, then SUCCESS', async () => {
