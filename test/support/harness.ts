@@ -5,10 +5,11 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { createApp, Worker, type App, type UserConfig } from 'celeryts';
 import { REPO, tempDir } from './helpers.js';
+import { LogCapture } from './log-capture.js';
+
+export { LogCapture };
 
 export const BIN = path.join(REPO, 'bin', 'celeryts.js');
 export const E2E = path.join(REPO, 'test', 'fixtures', 'e2e');
@@ -33,23 +34,6 @@ export function readRecord(file: string): { event: string; label: string; at: nu
       const [event, label, at, pid] = l.split(' ');
       return { event: event!, label: label!, at: Number(at), pid: Number(pid) };
     });
-}
-
-/** Captured pino JSON lines. */
-export class LogCapture {
-  readonly lines: Record<string, unknown>[] = [];
-  readonly stream = new Writable({
-    write: (chunk: Buffer, _enc, done) => {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) this.lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  logger(level = 'info') {
-    return pino({ level }, this.stream);
-  }
-  find(re: RegExp): Record<string, unknown> | undefined {
-    return this.lines.find((l) => re.test(String(l['msg'])));
-  }
 }
 
 /** A worker and a client app in this process, on one broker. */
