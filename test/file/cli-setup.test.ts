@@ -86,14 +86,14 @@ describe('a broker that is down at start', () => {
     assert.doesNotMatch(r.stderr + r.stdout, /S3cretPw/);
   });
 
-  it('retries with backoff, one line per attempt, up to brokerConnectionMaxRetries, then exit 1', () => {
-    const dir = makeProject({ 'celeryts.config.json': JSON.stringify({ brokerUrl: CLOSED, brokerConnectionMaxRetries: 2 }) });
+  it('retries with a line per attempt, up to brokerConnectionMaxRetries, then exit 1 (backoff: test/unit/cli-units)', () => {
+    const dir = makeProject({ 'celeryts.config.json': JSON.stringify({ brokerUrl: CLOSED, brokerConnectionMaxRetries: 1 }) });
     const r = cli(['worker'], { cwd: dir, env: { CELERYTS_BROKER_URL: '' } });
     assert.equal(r.status, 1);
     const attempts = r.stderr.split('\n').filter((l) => l.includes('Trying again'));
-    assert.equal(attempts.length, 2, r.stderr);
-    assert.match(attempts[0]!, /Cannot connect to amqp:\/\/user:\*\*\*\*@127\.0\.0\.1:1\/\/: .*ECONNREFUSED.*Trying again in 1\.00 seconds\.\.\. \(1\/2\)/);
-    assert.match(attempts[1]!, /Trying again in 2\.00 seconds\.\.\. \(2\/2\)/);
+    assert.equal(attempts.length, 1, r.stderr);
+    assert.match(attempts[0]!, /Cannot connect to amqp:\/\/user:\*\*\*\*@127\.0\.0\.1:1\/\/: .*ECONNREFUSED.*Trying again in 1\.00 seconds\.\.\. \(1\/1\)/);
+    assert.match(r.stderr, /CELERYTS_BROKER/, 'then the last error');
     assert.doesNotMatch(r.stderr, /S3cretPw/);
   });
 });
