@@ -58,13 +58,14 @@ export class App implements AppPort {
   /** The connected broker (connects on first use). */
   broker(): Promise<Broker> {
     this.#broker ??= (async () => {
-      const { brokerTls, brokerHeartbeat } = this.config;
+      const { brokerTls, brokerHeartbeat, brokerTransportOptions } = this.config;
       const b =
         this.#injected ??
         (await createBroker(this.config.brokerUrl, {
           logger: this.log,
           ...(brokerTls ? { tls: brokerTls } : {}),
           ...(brokerHeartbeat !== undefined ? { heartbeatSeconds: brokerHeartbeat } : {}),
+          redis: brokerTransportOptions,
         }));
       b.on('error', (err) => this.log.error({ err, broker: b.displayUrl }, 'broker error'));
       b.on('disconnected', (err) => this.log.warn({ err: err?.message, broker: b.displayUrl }, 'broker connection lost; reconnecting'));

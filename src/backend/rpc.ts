@@ -6,7 +6,7 @@
  * that sent the task: another process cannot wait on it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Broker, Consumer, Delivery } from '../core/broker.js';
+import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
 import type { ResultBackend, ResultTarget } from '../core/backend.js';
 import { decodeResult, encodeResult } from '../core/wire/result.js';
 import type { AsyncResult } from '../core/result.js';
@@ -52,7 +52,7 @@ export class RpcBackend implements ResultBackend {
   }
 
   async #listen(): Promise<Consumer> {
-    await this.broker.declareQueue(this.oid, { durable: false, autoDelete: true, expiresMs: ONE_DAY_MS });
+    await this.broker.declareQueue(this.oid, supportedQueueOptions(this.broker, { durable: false, autoDelete: true, expiresMs: ONE_DAY_MS }));
     return this.broker.consume(this.oid, { prefetch: 0, noAck: true }, (d) => this.#onReply(d));
   }
 

@@ -8,7 +8,7 @@
  *   client ◀── {"<node>": answer}, header ticket ── reply.celery.pidbox (direct, key = client id)
  */
 import { randomUUID } from 'node:crypto';
-import type { Broker, Consumer, Delivery } from '../core/broker.js';
+import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
 import { CONTROL_MESSAGE_TTL_MS, CONTROL_QUEUE_EXPIRES_MS, declarePidboxExchanges, PIDBOX_EXCHANGE, REPLY_PIDBOX_EXCHANGE } from '../core/topology.js';
 
 /** Options of one broadcast. */
@@ -37,7 +37,10 @@ export class ControlClient {
   async #listen(): Promise<Consumer> {
     await declarePidboxExchanges(this.broker);
     const queue = `${this.oid}.${REPLY_PIDBOX_EXCHANGE}`;
-    await this.broker.declareQueue(queue, { durable: false, autoDelete: true, expiresMs: CONTROL_QUEUE_EXPIRES_MS, messageTtlMs: CONTROL_MESSAGE_TTL_MS });
+    await this.broker.declareQueue(
+      queue,
+      supportedQueueOptions(this.broker, { durable: false, autoDelete: true, expiresMs: CONTROL_QUEUE_EXPIRES_MS, messageTtlMs: CONTROL_MESSAGE_TTL_MS }),
+    );
     await this.broker.bindQueue(queue, REPLY_PIDBOX_EXCHANGE, this.oid);
     return this.broker.consume(queue, { prefetch: 0, noAck: true }, (d) => this.#onReply(d));
   }

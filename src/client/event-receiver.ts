@@ -7,7 +7,7 @@
  *                                       (auto-delete, not durable, x-message-ttl 5 s, x-expires 60 s)
  */
 import { randomUUID } from 'node:crypto';
-import type { Broker, Consumer, Delivery } from '../core/broker.js';
+import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
 import { declareEventExchange, EVENT_EXCHANGE, EVENT_MESSAGE_TTL_MS, EVENT_QUEUE_EXPIRES_MS } from '../core/topology.js';
 
 /** An event as received: a flat object with at least `type`. */
@@ -57,12 +57,15 @@ export class EventReceiver {
   /** Declare the exchange and this receiver's queue, bind it, start consuming. */
   async start(handler: EventHandler): Promise<void> {
     await declareEventExchange(this.broker);
-    await this.broker.declareQueue(this.queue, {
-      durable: false,
-      autoDelete: true,
-      messageTtlMs: this.options.messageTtlMs ?? EVENT_MESSAGE_TTL_MS,
-      expiresMs: this.options.expiresMs ?? EVENT_QUEUE_EXPIRES_MS,
-    });
+    await this.broker.declareQueue(
+      this.queue,
+      supportedQueueOptions(this.broker, {
+        durable: false,
+        autoDelete: true,
+        messageTtlMs: this.options.messageTtlMs ?? EVENT_MESSAGE_TTL_MS,
+        expiresMs: this.options.expiresMs ?? EVENT_QUEUE_EXPIRES_MS,
+      }),
+    );
     await this.broker.bindQueue(this.queue, EVENT_EXCHANGE, this.options.routingKey ?? '#');
     this.#consumer = await this.broker.consume(this.queue, { prefetch: 0, noAck: true }, (d) => this.#receive(d, handler));
   }

@@ -7,6 +7,7 @@ import { ConfigError } from '../core/errors.js';
 import { closest } from '../core/registry.js';
 import type { QueueOptions } from '../core/broker.js';
 import type { BrokerTlsFiles } from '../transport/create-broker.js';
+import type { RedisTransportOptions } from '../transport/redis/redis-driver.js';
 import { maskUrl, maskUrlsIn } from '../util/mask-url.js';
 
 /** Log levels accepted by --loglevel and `logLevel`. */
@@ -37,7 +38,7 @@ export interface UserConfig {
   root?: string;
   /** Task modules to load: dotted (`proj.tasks`) or paths relative to root. */
   imports?: string[];
-  /** Broker URL: amqp://, amqps:// or file://DIR (default file://.celeryts beside the config). */
+  /** Broker URL: amqp://, amqps://, redis://, rediss://, sentinel:// or file://DIR (default file://.celeryts beside the config). */
   brokerUrl?: string;
   /** 'rpc://' (results back to the caller as messages) or 'none'. */
   resultBackend?: string;
@@ -73,6 +74,11 @@ export interface UserConfig {
   brokerTls?: BrokerTlsFiles;
   /** AMQP heartbeat in seconds (default 30; 0 disables). */
   brokerHeartbeat?: number;
+  /**
+   * Redis broker options (Celery's broker_transport_options): `visibilityTimeout` seconds
+   * (default 3600), `globalKeyprefix`, `masterName` (sentinel).
+   */
+  brokerTransportOptions?: RedisTransportOptions;
   /** Hard time limit in seconds for every task (task_time_limit); tasks and messages may set their own. */
   taskTimeLimit?: number;
   /** Soft time limit in seconds (task_soft_time_limit): the task's AbortSignal fires. */
@@ -111,6 +117,7 @@ export interface Config {
   pool: 'async' | 'threads';
   brokerTls: BrokerTlsFiles | undefined;
   brokerHeartbeat: number | undefined;
+  brokerTransportOptions: RedisTransportOptions;
   taskTimeLimit: number | null;
   taskSoftTimeLimit: number | null;
   maxMessageBytes: number;
@@ -128,11 +135,32 @@ const isNonNegInt: Check = (v) => (Number.isInteger(v) && (v as number) >= 0 ? u
 const isStringList: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? undefined : 'must be a list of strings');
 const isObject: Check = (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? undefined : 'must be an object');
 
+const TRANSPORT_OPTIONS: Record<keyof RedisTransportOptions, Check> = {
+  visibilityTimeout: (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? undefined : 'must be a number of seconds above 0'),
+  globalKeyprefix: (v) => (typeof v === 'string' ? undefined : 'must be a string'),
+  masterName: isString,
+};
+function checkTransportOptions(v: unknown): string | undefined {
+  const notObject = isObject(v);
+  if (notObject) return notObject;
+  for (const [key, value] of Object.entries(v as object)) {
+    const check = TRANSPORT_OPTIONS[key as keyof RedisTransportOptions];
+    if (!check) return `has an unknown option '${key}' (known: ${Object.keys(TRANSPORT_OPTIONS).join(', ')})`;
+    const problem = check(value);
+    if (problem) return `.${key} ${problem}`;
+  }
+  return undefined;
+}
+
 /** Validators per key: the single list of what a config may contain. */
 const CHECKS: Record<keyof UserConfig, Check> = {
   root: isString,
   imports: isStringList,
-  brokerUrl: (v) => isString(v) ?? (/^(amqps?|file):\/\//.test(v as string) ? undefined : 'must start with amqp://, amqps:// or file://'),
+  brokerUrl: (v) =>
+    isString(v) ??
+    (/^(amqps?|file|rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string)
+      ? undefined
+      : 'must start with amqp://, amqps://, redis://, rediss://, sentinel:// or file://'),
   resultBackend: (v) => (v === 'rpc://' || v === 'rpc' || v === 'none' || v === 'disabled' ? undefined : "must be 'rpc://' or 'none'"),
   defaultQueue: isString,
   queues: isObject,
@@ -149,6 +177,7 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   sendEvents: isBool,
   brokerTls: isObject,
   brokerHeartbeat: (v) => (typeof v === 'number' && v >= 0 ? undefined : 'must be a number of seconds (0 disables)'),
+  brokerTransportOptions: checkTransportOptions,
   pool: (v) => (v === 'async' || v === 'threads' ? undefined : "must be 'async' or 'threads'"),
   taskTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
   taskSoftTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
@@ -217,6 +246,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     pool: 'async',
     brokerTls: undefined,
     brokerHeartbeat: undefined,
+    brokerTransportOptions: {},
     taskTimeLimit: null,
     taskSoftTimeLimit: null,
     maxMessageBytes: 10 * 1024 * 1024,

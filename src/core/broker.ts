@@ -1,7 +1,8 @@
 /**
  * The broker port: what the worker and the client need from a message broker, and nothing more.
- * Adapters (transport/amqp, transport/file) implement it; one conformance suite
- * (test/broker-conformance.ts) runs against every adapter.
+ * Adapters (transport/amqp; transport/redis and transport/file, which sit on the virtual AMQP
+ * layer of transport/virtual) implement it; one conformance suite
+ * (test/support/broker-conformance.ts) runs against every adapter.
  *
  * Vocabulary follows AMQP 0-9-1 because Celery's wire model is AMQP's: queues, exchanges
  * (direct, fanout, topic; "" is the default exchange that routes by queue name), bindings,
@@ -62,8 +63,14 @@ export interface Delivery {
    * reject are no-ops and the broker will deliver the message again, so do not start work on it.
    */
   readonly stale: boolean;
-  /** Acknowledge: the broker forgets the message. */
-  ack(): void;
+  /**
+   * Acknowledge: the broker forgets the message. Returns undefined when the ack cannot report
+   * a failure (AMQP: fire and forget, settled with the channel) or already succeeded; otherwise
+   * a promise that resolves once the broker has forgotten the message and rejects (BrokerError)
+   * when it could not, in which case the message is still held and comes back. A worker that
+   * acks before running (early acks) awaits it: a task whose ack failed must not start.
+   */
+  ack(): void | Promise<void>;
   /** Give the message back (requeue) or drop/dead-letter it (no requeue). */
   reject(requeue: boolean): void;
 }
@@ -112,11 +119,76 @@ export interface Consumer {
 /** Called for each delivery; errors thrown here are the adapter's to log, never to lose the message. */
 export type DeliveryHandler = (delivery: Delivery) => void | Promise<void>;
 
+/**
+ * What an adapter can and cannot do, for callers and the conformance suite to read. An option
+ * the broker cannot honour is refused (declareQueue rejects with BrokerError naming it), never
+ * silently ignored: callers that pass housekeeping options (TTLs on reply and control queues)
+ * drop the ones `supportedQueueOptions` says the broker lacks.
+ */
+export interface BrokerCapabilities {
+  /**
+   * How message priority orders deliveries. 'higher-first': AMQP, only in queues declared with
+   * maxPriority. 'lower-first': kombu's Redis layout, every queue, 0 is served first, in steps
+   * 0-2, 3-5, 6-8, 9 (a Python client on Redis means the same). 'none': priority is ignored.
+   */
+  readonly priority: 'higher-first' | 'lower-first' | 'none';
+  /** Queue messageTtlMs and per-message `expiration` drop (or dead-letter) expired messages. */
+  readonly messageTtl: boolean;
+  /** Queue expiresMs deletes a queue left unused that long. */
+  readonly queueExpiry: boolean;
+  /** Exclusive queues (deleted with the connection that declared them, even if its process dies). */
+  readonly exclusiveQueues: boolean;
+  /** queueType 'quorum' (replicated queues). */
+  readonly quorumQueues: boolean;
+  /** deadLetterExchange / deadLetterRoutingKey on queues. */
+  readonly deadLetter: boolean;
+  /** delayMs is held exactly, never returned early (else early in steps, see PublishOptions). */
+  readonly exactDelay: boolean;
+  /**
+   * Milliseconds after which a delivery that its consumer neither acked nor kept alive returns to
+   * its queue (Redis: kombu's visibility_timeout), or undefined when deliveries return exactly
+   * when their consumer's connection or process ends (AMQP, the file broker).
+   */
+  readonly visibilityTimeoutMs: number | undefined;
+  /**
+   * Deliveries stay valid across a lost connection: they are held in the broker, not by the
+   * connection, so an ack sent after the reconnect still settles them and 'disconnected' does
+   * not void them (Redis). False where a lost connection voids them (AMQP: `stale`).
+   */
+  readonly deliveriesSurviveDisconnect: boolean;
+  /**
+   * 'queued': a fanout exchange copies each message into every bound queue, consumed or not
+   * (AMQP). 'live': only queues being consumed at publish time get it (Redis publish/subscribe,
+   * kombu's layout: remote control and events), and such deliveries need no ack.
+   */
+  readonly fanout: 'queued' | 'live';
+}
+
+/**
+ * The subset of `options` this broker can honour: drops housekeeping options it lacks
+ * (messageTtlMs, expiresMs, exclusive) so callers that only want them where available can pass
+ * them everywhere. Options that change guarantees (quorum, dead-lettering) are kept, so
+ * declareQueue refuses them loudly.
+ */
+export function supportedQueueOptions(broker: Pick<Broker, 'capabilities'>, options: QueueOptions): QueueOptions {
+  const caps = broker.capabilities;
+  const { messageTtlMs, expiresMs, exclusive, ...rest } = options;
+  return {
+    ...rest,
+    ...(messageTtlMs !== undefined && caps.messageTtl ? { messageTtlMs } : {}),
+    ...(expiresMs !== undefined && caps.queueExpiry ? { expiresMs } : {}),
+    ...(exclusive !== undefined && caps.exclusiveQueues ? { exclusive } : exclusive ? { autoDelete: true } : {}),
+  };
+}
+
 /** Lifecycle events every adapter emits. */
 export interface BrokerEvents {
   /**
-   * The connection was lost; the adapter is reconnecting. In-flight deliveries are void. (One
-   * consumer's channel may also be repaired silently; its deliveries then turn `stale`.)
+   * The connection was lost; the adapter is reconnecting. In-flight deliveries are void, unless
+   * `capabilities.deliveriesSurviveDisconnect`: then they stay valid and settle after the
+   * reconnect (a delivery not settled within the visibility timeout may meanwhile have been
+   * given to another consumer: at least once). (One AMQP consumer's channel may also be
+   * repaired silently; its deliveries then turn `stale`.)
    */
   disconnected: (err: Error | undefined) => void;
   /** The adapter reconnected, redeclared its topology and resumed its consumers. */
@@ -129,8 +201,10 @@ export interface BrokerEvents {
 export interface Broker {
   /** Broker URL with any password masked, safe to log. */
   readonly displayUrl: string;
-  /** Transport name as Celery reports it ('amqp', 'file'). */
+  /** Transport name as Celery reports it ('amqp', 'redis', 'file'). */
   readonly transport: string;
+  /** What this adapter can and cannot do. */
+  readonly capabilities: BrokerCapabilities;
   connect(): Promise<void>;
   /** Close cleanly: cancel consumers, flush pending acks and publishes. */
   close(): Promise<void>;

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Broker } from '../core/broker.js';
 import { ConfigError } from '../core/errors.js';
+import { isRedisUrl } from '../util/redis-url.js';
+import type { RedisTransportOptions } from './redis/redis-driver.js';
 
 /** TLS settings for amqps://, with certificates given as file paths. */
 export interface BrokerTlsFiles {
@@ -19,6 +21,8 @@ export interface BrokerSettings {
   tls?: BrokerTlsFiles;
   /** AMQP heartbeat in seconds (0 disables). */
   heartbeatSeconds?: number;
+  /** Redis transport options (Celery's broker_transport_options): visibility timeout, key prefix, sentinel master. */
+  redis?: RedisTransportOptions;
 }
 
 function readTls(files: BrokerTlsFiles): Record<string, unknown> {
@@ -48,7 +52,7 @@ export async function createBroker(url: string, settings: BrokerSettings = {}): 
   const scheme = url.slice(0, url.indexOf('://'));
   if (scheme === 'file') {
     const { FileBroker } = await import('./file/file-broker.js');
-    return new FileBroker(url);
+    return new FileBroker(url, { logger: settings.logger });
   }
   if (scheme === 'amqp' || scheme === 'amqps') {
     const { AmqpBroker } = await import('./amqp/amqp-broker.js');
@@ -58,5 +62,9 @@ export async function createBroker(url: string, settings: BrokerSettings = {}): 
       ...(settings.heartbeatSeconds !== undefined ? { heartbeatSeconds: settings.heartbeatSeconds } : {}),
     });
   }
-  throw new ConfigError(`unsupported broker URL scheme '${scheme}://' (use amqp://, amqps:// or file://)`);
+  if (isRedisUrl(url)) {
+    const { createRedisBroker } = await import('./redis/redis-broker.js');
+    return createRedisBroker(url, { ...settings.redis, logger: settings.logger });
+  }
+  throw new ConfigError(`unsupported broker URL scheme '${scheme}://' (use amqp://, amqps://, redis://, rediss://, sentinel:// or file://)`);
 }

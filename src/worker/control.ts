@@ -3,7 +3,7 @@
  * to the `celery.pidbox` fanout exchange and answers on `reply.celery.pidbox` with routing
  * key = the client's id, header `ticket`, body `{ "<node>": answer }` (test/fixtures/protocol/pidbox.json).
  */
-import type { Broker, Consumer, Delivery } from '../core/broker.js';
+import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
 import { CONTROL_MESSAGE_TTL_MS, CONTROL_QUEUE_EXPIRES_MS, declarePidboxExchanges, PIDBOX_EXCHANGE, pidboxQueueName } from '../core/topology.js';
 import type { Logger } from '../logging/logger.js';
 
@@ -49,7 +49,10 @@ export class ControlServer {
   async start(): Promise<void> {
     await declarePidboxExchanges(this.broker);
     const queue = pidboxQueueName(this.nodeName);
-    await this.broker.declareQueue(queue, { durable: false, autoDelete: true, expiresMs: CONTROL_QUEUE_EXPIRES_MS, messageTtlMs: CONTROL_MESSAGE_TTL_MS });
+    await this.broker.declareQueue(
+      queue,
+      supportedQueueOptions(this.broker, { durable: false, autoDelete: true, expiresMs: CONTROL_QUEUE_EXPIRES_MS, messageTtlMs: CONTROL_MESSAGE_TTL_MS }),
+    );
     await this.broker.bindQueue(queue, PIDBOX_EXCHANGE, '');
     this.#consumer = await this.broker.consume(queue, { prefetch: 0, noAck: true }, (d) => void this.#handle(d));
   }

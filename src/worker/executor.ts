@@ -151,7 +151,13 @@ function report(job: Job, ctx: ExecutorContext, state: string, result: unknown, 
 }
 
 function reportFailed(ctx: ExecutorContext, job: Job, err: unknown): void {
-  ctx.log.error({ err, taskId: job.msg.id }, 'could not send result');
+  job.resultLost = true;
+  ctx.log.error(
+    { err, taskId: job.msg.id },
+    job.acksLate
+      ? 'could not send result; the message is requeued, not acked, so the task runs again'
+      : 'could not send result (early ack: the result is lost)',
+  );
 }
 
 /**
@@ -160,18 +166,39 @@ function reportFailed(ctx: ExecutorContext, job: Job, err: unknown): void {
  * else a promise from the first step that is not: see util/maybe-promise.ts.
  */
 export function executeJob(job: Job, ctx: ExecutorContext): MaybePromise<void> {
-  const { task, msg } = job;
+  const { msg } = job;
   const { log } = ctx;
   job.startedAt = performance.now();
   job.timeStart = Date.now() / 1000;
   // Written before the early ack goes out: after a crash, a debug log names every task that was
   // acked and started, which with early acks are the only ones that can be lost.
   if (log.isLevelEnabled('debug')) log.debug({ taskId: msg.id, task: msg.task, acksLate: job.acksLate }, `Task ${msg.task}[${msg.id}] started`);
-  if (!job.acksLate) ackJob(job);
+  if (!job.acksLate) {
+    const acked = ackJob(job);
+    // Early acks promise at most once: a task whose ack failed must not start. Brokers whose
+    // ack cannot fail return nothing, and the hot path stays synchronous.
+    if (isThenable(acked))
+      return Promise.resolve(acked).then(
+        () => startJob(job, ctx),
+        (err: unknown) => ackFailed(job, ctx, err),
+      );
+  }
+  return startJob(job, ctx);
+}
 
+function startJob(job: Job, ctx: ExecutorContext): MaybePromise<void> {
+  const { task } = job;
   ctx.emit('task-started', job);
   if (task.trackStarted) return andThen(report(job, ctx, States.STARTED, { pid: process.pid, hostname: ctx.hostname }), () => runJob(job, ctx));
   return runJob(job, ctx);
+}
+
+/** The early ack failed: the message is still the broker's. Give it back; never run it here. */
+function ackFailed(job: Job, ctx: ExecutorContext, err: unknown): void {
+  const { msg } = job;
+  ctx.log.debug({ taskId: msg.id, task: msg.task, err: (err as Error)?.message }, `Task ${msg.task}[${msg.id}] not started: its ack failed; requeued`);
+  job.delivery.reject(true); // may fail too: the broker then returns it on close or crash recovery
+  ctx.emit('task-finished', job, 'REJECTED');
 }
 
 function runJob(job: Job, ctx: ExecutorContext): MaybePromise<void> {
@@ -257,8 +284,10 @@ function finishJob(job: Job, ctx: ExecutorContext, outcome: Outcome, retval: unk
           ? sendErrbacks(job, ctx)
           : undefined;
     return andThen(sends, () => {
-      // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the outcome.
-      ackJob(job);
+      // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the
+      // outcome. But a result that could not be sent must not vanish with an acked message.
+      if (job.resultLost && job.acksLate) rejectJob(job, true);
+      else ackJob(job);
       ctx.emit('task-finished', job, outcome.state === 'LOST' ? 'FAILURE' : outcome.state);
     });
   });

@@ -11,6 +11,8 @@ export class Job {
   timeStart: number | undefined = undefined;
   /** Settled: acked or rejected. */
   settled = false;
+  /** A result of this job could not be sent (full disk, broker gone): an acks-late job is requeued, not acked. */
+  resultLost = false;
   /** Set while running: stop the body now with this outcome (revoke --terminate). */
   terminate: ((outcome: Outcome) => void) | undefined = undefined;
   #controller: AbortController | undefined;
@@ -34,11 +36,14 @@ export class Job {
   }
 }
 
-/** Ack a job's message once. */
-export function ackJob(job: Job): void {
+/**
+ * Ack a job's message once. Returns the broker's promise when the ack can fail (see
+ * Delivery.ack): an early-ack job must not start until it resolves.
+ */
+export function ackJob(job: Job): void | Promise<void> {
   if (job.settled) return;
   job.settled = true;
-  job.delivery.ack();
+  return job.delivery.ack();
 }
 
 /** Reject a job's message once. */

@@ -153,6 +153,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   // A lost connection voids deliveries not yet started: the broker redelivers them, so running
   // them now would run them twice. Running jobs finish; their stale acks are no-ops.
   readonly #onDisconnected = (): void => {
+    // Held in the broker, not the connection (Redis): they stay valid and settle after the reconnect.
+    if (this.#broker?.capabilities.deliveriesSurviveDisconnect) return;
     const dropped = [...this.pool.takeWaiting(), ...this.limiter.takeHeld(), ...this.eta.takeAll()];
     for (const job of dropped) job.settled = true;
     if (dropped.length) this.app.log.warn({ count: dropped.length }, 'broker connection lost; reserved tasks will be redelivered');

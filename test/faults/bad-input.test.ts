@@ -12,75 +12,11 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createBroker, encodeTask, type App, type Broker, type Headers, type MessageProperties } from 'celeryts';
+import { createBroker, type App, type Broker } from 'celeryts';
+import { badMessages, MAX_BYTES } from './bad-messages.js';
 import { eventually } from '../support/harness.js';
 import { client, endedIds, logLines, nodeOf, setup, startWorker, statsOf, terminate, type Setup } from './kit.js';
 import { privateRabbit } from './private-rabbit.js';
-
-const MAX_BYTES = 64 * 1024;
-const JSON_PROPS: MessageProperties = { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2 };
-
-interface Bad {
-  what: string;
-  id: string;
-  /** Rejection reason in inspect stats, or what happens instead. */
-  expect: 'malformed' | 'content_type' | 'too_large' | 'not_registered' | 'runs' | 'fails';
-  headers: Headers;
-  properties: MessageProperties;
-  body: Buffer;
-}
-
-function badMessages(pwned: string): Bad[] {
-  const id = (what: string) => `${what}-${randomUUID().slice(0, 8)}`;
-  const v2 = (task: string, i: string): Headers => ({ lang: 'py', task, id: i, retries: 0, timelimit: [null, null], root_id: i, parent_id: null, group: null });
-  const list: Bad[] = [];
-  const add = (what: string, expect: Bad['expect'], make: (i: string) => Omit<Bad, 'what' | 'id' | 'expect'>) => {
-    const i = id(what);
-    list.push({ what, id: i, expect, ...make(i) });
-  };
-  add('invalid-json', 'malformed', (i) => ({ headers: v2('faults.record', i), properties: JSON_PROPS, body: Buffer.from('[["x"], {}, {') }));
-  add('wrong-shape', 'malformed', (i) => ({ headers: v2('faults.record', i), properties: JSON_PROPS, body: Buffer.from('{"args": ["x"], "kwargs": {}}') }));
-  add('missing-headers', 'malformed', (i) => ({ headers: { id: i }, properties: JSON_PROPS, body: Buffer.from('[["x"], {}, {}]') }));
-  add('protocol-v1', 'runs', (i) => ({
-    headers: {},
-    properties: { ...JSON_PROPS, correlationId: i },
-    body: Buffer.from(
-      JSON.stringify({
-        task: 'faults.record',
-        id: i,
-        args: [i],
-        kwargs: {},
-        retries: 0,
-        eta: null,
-        expires: null,
-        utc: true,
-        callbacks: null,
-        errbacks: null,
-        timelimit: [null, null],
-        taskset: null,
-        chord: null,
-      }),
-    ),
-  }));
-  add('unknown-content-type', 'content_type', (i) => ({
-    headers: v2('faults.record', i),
-    properties: { ...JSON_PROPS, contentType: 'application/x-celeryts-unknown' },
-    body: Buffer.from('[["x"], {}, {}]'),
-  }));
-  add('pickle', 'content_type', (i) => ({
-    headers: v2('faults.record', i),
-    properties: { ...JSON_PROPS, contentType: 'application/x-python-serialize', contentEncoding: 'binary' },
-    body: Buffer.from(`cos\nsystem\n(S'touch ${pwned}'\ntR.`),
-  }));
-  add('too-large', 'too_large', (i) => ({
-    headers: v2('faults.record', i),
-    properties: JSON_PROPS,
-    body: Buffer.from(JSON.stringify([['x'.repeat(MAX_BYTES)], {}, {}])),
-  }));
-  add('unknown-task', 'not_registered', (i) => ({ headers: v2('faults.nope', i), properties: JSON_PROPS, body: Buffer.from('[[], {}, {}]') }));
-  add('throwing-args', 'fails', (i) => encodeTask({ id: i, task: 'faults.strict', args: ['not a number'] }));
-  return list;
-}
 
 describe('bad input, each followed by a good task (private RabbitMQ, dead-letter exchange)', () => {
   let s: Setup;

@@ -21,7 +21,8 @@ export function uniqueQueue(prefix: string): string {
 
 /** What one test's workers share: the broker, a queue, a record file, extra env. */
 export interface Setup {
-  rabbit: PrivateRabbit;
+  /** The private RabbitMQ (absent when `url` names another broker). */
+  rabbit?: PrivateRabbit | undefined;
   queue: string;
   record: string;
   /** Broker URL for workers and clients (default rabbit.url). */
@@ -30,8 +31,8 @@ export interface Setup {
 }
 
 /** A fresh setup on a queue of its own. */
-export function setup(rabbit: PrivateRabbit, prefix: string, env: NodeJS.ProcessEnv = {}): Setup {
-  return { rabbit, queue: uniqueQueue(prefix), record: tempRecordFile(), env };
+export function setup(rabbit: PrivateRabbit | undefined, prefix: string, env: NodeJS.ProcessEnv = {}, url?: string): Setup {
+  return { rabbit, queue: uniqueQueue(prefix), record: tempRecordFile(), env, ...(url ? { url } : {}) };
 }
 
 let workerCounter = 0;
@@ -39,7 +40,7 @@ let workerCounter = 0;
 function workerArgs(s: Setup, args: string[]): { argv: string[]; options: { cwd: string; env: NodeJS.ProcessEnv } } {
   return {
     argv: ['-Q', s.queue, '-n', `f${++workerCounter}-${process.pid}@%h`, ...args],
-    options: { cwd: FAULTS_APP, env: { CELERYTS_BROKER_URL: s.url ?? s.rabbit.url, RECORD_FILE: s.record, FAULTS_QUEUE: s.queue, ...s.env } },
+    options: { cwd: FAULTS_APP, env: { CELERYTS_BROKER_URL: s.url ?? s.rabbit!.url, RECORD_FILE: s.record, FAULTS_QUEUE: s.queue, ...s.env } },
   };
 }
 
@@ -57,7 +58,7 @@ export function spawnWorkerNoWait(s: Setup, args: string[] = []): Promise<Worker
 
 /** A client app on the setup's broker and queue, quiet. */
 export async function client(s: Setup, config: UserConfig = {}): Promise<App> {
-  return createApp({ cwd: FAULTS_APP, brokerUrl: s.url ?? s.rabbit.url, defaultQueue: s.queue, logLevel: 'silent', setAsCurrent: false, ...config });
+  return createApp({ cwd: FAULTS_APP, brokerUrl: s.url ?? s.rabbit!.url, defaultQueue: s.queue, logLevel: 'silent', setAsCurrent: false, ...config });
 }
 
 /** One line a task wrote. */

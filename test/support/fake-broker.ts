@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type {
   Broker,
+  BrokerCapabilities,
   BrokerEvents,
   Consumer,
   ConsumeOptions,
@@ -66,6 +67,19 @@ export class FakeDelivery implements Delivery {
 export class FakeBroker extends EventEmitter implements Broker {
   readonly displayUrl = 'fake://';
   readonly transport = 'fake';
+  /** AMQP's: a lost connection voids deliveries, fanout copies into queues. */
+  readonly capabilities: BrokerCapabilities = {
+    priority: 'higher-first',
+    messageTtl: true,
+    queueExpiry: true,
+    exclusiveQueues: true,
+    quorumQueues: true,
+    deadLetter: true,
+    exactDelay: false,
+    visibilityTimeoutMs: undefined,
+    deliveriesSurviveDisconnect: false,
+    fanout: 'queued',
+  };
   readonly published: Published[] = [];
   readonly declared = new Map<string, QueueOptions | undefined>();
   readonly handlers = new Map<string, DeliveryHandler>();

@@ -26,3 +26,11 @@ export function tempDir(prefix: string): string {
   }
   return mkdtempSync(path.join(runDir, prefix));
 }
+
+/**
+ * The Redis database tests may use (CELERYTS_TEST_REDIS_URL, default db 15 so a developer's db 0
+ * is never touched). Tests name their keys uniquely; they never flush another database.
+ */
+export function testRedisUrl(): string {
+  return process.env['CELERYTS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379/15';
+}

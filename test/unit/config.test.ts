@@ -49,7 +49,7 @@ describe('config discovery and precedence', () => {
 
   it('refuses a bad value in the environment, naming it', async () => {
     const dir = makeProject({});
-    await assert.rejects(loadConfig({ cwd: dir, env: { CELERYTS_BROKER_URL: 'redis://x' } }), /environment: 'brokerUrl' must start with amqp/);
+    await assert.rejects(loadConfig({ cwd: dir, env: { CELERYTS_BROKER_URL: 'sqs://x' } }), /environment: 'brokerUrl' must start with amqp/);
   });
 });
 
@@ -84,7 +84,7 @@ describe('config values a user gets wrong', () => {
   it('never quotes a password back: a mistyped scheme, or a URL inside another value', async () => {
     const dir = makeProject({});
     const err = await loadConfig({ cwd: dir, env: { CELERYTS_BROKER_URL: 'ampq://user:S3cret@rabbit:5672//' } }).catch((e: Error) => e);
-    assert.match(String(err), /must start with amqp:\/\/, amqps:\/\/ or file:\/\/ \(got "ampq:\/\/user:\*\*\*\*@rabbit:5672\/\/"\)/);
+    assert.match(String(err), /must start with amqp:\/\/.* \(got "ampq:\/\/user:\*\*\*\*@rabbit:5672\/\/"\)/);
     assert.doesNotMatch(String(err), /S3cret/);
     const nested = await loadConfig({ cwd: dir, env: {}, overrides: { imports: 'amqp://u:Hidden@h' as unknown as string[] } }).catch((e: Error) => e);
     assert.doesNotMatch(String(nested), /Hidden/);

@@ -39,6 +39,7 @@ import { randomBytes } from 'node:crypto';
 import type { Channel } from 'amqplib';
 import type {
   Broker,
+  BrokerCapabilities,
   BrokerEvents,
   ConsumeOptions,
   Consumer,
@@ -73,6 +74,19 @@ export class AmqpBroker extends EventEmitter implements Broker {
   readonly displayUrl: string;
   /** Celery's name for this transport. */
   readonly transport = 'amqp';
+  /** RabbitMQ does all the port offers; deliveries die with their channel. */
+  readonly capabilities: BrokerCapabilities = {
+    priority: 'higher-first',
+    messageTtl: true,
+    queueExpiry: true,
+    exclusiveQueues: true,
+    quorumQueues: true,
+    deadLetter: true,
+    exactDelay: false,
+    visibilityTimeoutMs: undefined,
+    deliveriesSurviveDisconnect: false,
+    fanout: 'queued',
+  };
   readonly #url: string;
   readonly #amqpUrl: string;
   readonly #opts: ResolvedAmqpOptions;

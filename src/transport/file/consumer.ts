@@ -26,6 +26,7 @@ import { readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { mkdir, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler } from '../../core/broker.js';
+import { BrokerError } from '../../core/errors.js';
 import { ignoreGone, isGone } from './fs-util.js';
 import type { Layout } from './layout.js';
 import { decodeMessage, type StoredMessage } from './message-codec.js';
@@ -64,6 +65,8 @@ export class FileConsumer implements Consumer {
   /** Claimed and handed-out names not yet settled: the prefetch window. */
   private readonly outstanding = new Set<string>();
   private readonly pendingOps = new Set<Promise<unknown>>();
+  /** Claimed files whose requeue failed (read-only or full disk): retried on every tick. */
+  private readonly stuck = new Set<string>();
   private unacked = 0;
   private active = false;
   private pumpAgain = false;
@@ -115,6 +118,7 @@ export class FileConsumer implements Consumer {
   async close(): Promise<void> {
     await this.cancel();
     await Promise.allSettled([...this.pendingOps]);
+    this.stuck.clear(); // everything left in the claimed dir is requeued below
     this.outstanding.clear(); // later ack/reject of these deliveries become no-ops
     this.unacked = 0;
     let names: string[] = [];
@@ -134,6 +138,15 @@ export class FileConsumer implements Consumer {
   }
 
   private tick(): void {
+    for (const name of this.stuck) {
+      try {
+        this.requeue(name);
+        this.stuck.delete(name);
+      } catch {
+        break; // still failing: try again next tick (reported once already)
+      }
+    }
+    this.maybeRemoveDir();
     if (!this.active) return;
     this.feed
       .tick()
@@ -216,7 +229,7 @@ export class FileConsumer implements Consumer {
     return ttls.length > 0 && Date.now() - enqueuedAt >= Math.min(...ttls);
   }
 
-  private deliver(m: StoredMessage, redelivered: boolean, settle: (how: 'ack' | 'requeue' | 'drop') => void): void {
+  private deliver(m: StoredMessage, redelivered: boolean, settle: (how: 'ack' | 'requeue' | 'drop') => void | Promise<void>): void {
     const delivery: Delivery = {
       body: m.body,
       headers: m.headers,
@@ -227,7 +240,7 @@ export class FileConsumer implements Consumer {
       // A claim survives anything short of the process dying, so a file delivery never goes stale.
       stale: false,
       ack: () => settle('ack'),
-      reject: (requeue: boolean) => settle(requeue ? 'requeue' : 'drop'),
+      reject: (requeue: boolean) => void settle(requeue ? 'requeue' : 'drop'),
     };
     try {
       const r: unknown = this.handler(delivery);
@@ -239,15 +252,30 @@ export class FileConsumer implements Consumer {
     }
   }
 
-  private settle(name: string, how: 'ack' | 'requeue' | 'drop', m: StoredMessage): void {
-    if (!this.outstanding.delete(name)) return; // settled already, or returned by close()
-    this.unacked--;
+  private settle(name: string, how: 'ack' | 'requeue' | 'drop', m: StoredMessage): void | Promise<void> {
+    if (!this.outstanding.has(name)) return; // settled already, or returned by close()
     const claimed = path.join(this.claimedDir, name);
-    try {
-      if (how === 'ack') unlinkGone(claimed);
-      else if (how === 'requeue') this.requeue(name);
-    } catch (err) {
-      this.host.reportError(err); // ack() must not throw into the caller; the file stays claimed
+    if (how === 'ack') {
+      try {
+        unlinkGone(claimed);
+      } catch (err) {
+        // The message is still claimed and still this delivery's: the caller may requeue it or
+        // ack again. An early-ack worker must not run it (issue 13.6).
+        this.host.reportError(err);
+        const failed = Promise.reject(new BrokerError(`ack failed, the message is still held: ${(err as Error).message}`, { cause: err }));
+        failed.catch(() => undefined); // callers that do not wait must not crash on it
+        return failed;
+      }
+    }
+    this.outstanding.delete(name);
+    this.unacked--;
+    if (how === 'requeue') {
+      try {
+        this.requeue(name);
+      } catch (err) {
+        this.host.reportError(err);
+        this.stuck.add(name); // retried on every tick until it is back in ready/
+      }
     }
     if (how === 'drop') this.track(this.host.queues.meta(this.queue).then((meta) => this.deadLetterOrDrop(claimed, m, meta ?? this.meta)));
     this.schedulePump();
@@ -289,7 +317,7 @@ export class FileConsumer implements Consumer {
 
   /** A cancelled consumer's directory goes once its last delivery is settled. */
   private maybeRemoveDir(): void {
-    if (!this.active && this.outstanding.size === 0 && this.pendingOps.size === 0) {
+    if (!this.active && this.outstanding.size === 0 && this.pendingOps.size === 0 && this.stuck.size === 0) {
       rmdir(this.claimedDir).catch(() => {});
     }
   }

@@ -13,7 +13,17 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
-import type { Broker, ConsumeOptions, Consumer, DeliveryHandler, ExchangeType, OutgoingMessage, PublishOptions, QueueOptions } from '../../core/broker.js';
+import type {
+  Broker,
+  BrokerCapabilities,
+  ConsumeOptions,
+  Consumer,
+  DeliveryHandler,
+  ExchangeType,
+  OutgoingMessage,
+  PublishOptions,
+  QueueOptions,
+} from '../../core/broker.js';
 import { BrokerError } from '../../core/errors.js';
 import { publishDelay } from '../publish-delay.js';
 import { FileConsumer, type ConsumerHost } from './consumer.js';
@@ -24,11 +34,25 @@ import { LEASE_TOUCH_MS, Liveness, SELF_OWNER, USES_LEASE } from './owner.js';
 import { isOwnedQueue, QueueStore, type QueueMeta } from './queue-store.js';
 import { RECOVERY_MS, recoverDeadOwners, type RecoveryHost } from './recovery.js';
 import { Topology } from './topology.js';
+import { type BrokerLogger, ProblemLog } from '../virtual/problem-log.js';
 
 /** A file-backed broker; see the module comment. Emits 'error' for problems it cannot return. */
 export class FileBroker extends EventEmitter implements Broker, ConsumerHost, RecoveryHost {
   /** Transport name as Celery reports it. */
   readonly transport = 'file';
+  /** Everything but quorum queues; claims die with their process, not a connection. */
+  readonly capabilities: BrokerCapabilities = {
+    priority: 'higher-first',
+    messageTtl: true,
+    queueExpiry: false,
+    exclusiveQueues: true,
+    quorumQueues: false,
+    deadLetter: true,
+    exactDelay: true,
+    visibilityTimeoutMs: undefined,
+    deliveriesSurviveDisconnect: true,
+    fanout: 'queued',
+  };
   /** The URL as given (a file URL holds no secret to mask). */
   readonly displayUrl: string;
   /** Paths of the broker directory. */
@@ -50,8 +74,13 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
   private closing: Promise<void> | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
 
-  constructor(url: string) {
+  /** Repeating trouble (a read-only or full disk) logged once, then summed up. */
+  readonly #problems: ProblemLog | undefined;
+
+  /** `logger`: where repeating trouble goes (else it is emitted as 'error' or a process warning). */
+  constructor(url: string, options: { logger?: BrokerLogger | undefined } = {}) {
     super();
+    this.#problems = options.logger ? new ProblemLog(options.logger, { broker: url }) : undefined;
     this.displayUrl = url;
     this.layout = new Layout(rootFromUrl(url));
     this.liveness = new Liveness(this.layout.owners);
@@ -64,7 +93,7 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
     if (this.state !== 'new') {
       return this.state === 'open' ? Promise.resolve() : Promise.reject(new BrokerError(`File broker ${this.displayUrl} was closed; make a new one`));
     }
-    this.connecting ??= this.open();
+    this.connecting ??= asBrokerError(`opening ${this.displayUrl}`, this.open());
     return this.connecting;
   }
 
@@ -102,27 +131,29 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
     this.delays.stop();
     await Promise.allSettled([...this.publishing]);
     for (const q of this.ownedHere) await this.deleteQueue(q).catch((e: unknown) => this.reportError(e));
+    this.#problems?.flush();
     this.state = 'closed';
   }
 
   /** Declare a queue (idempotent). */
   async declareQueue(name: string, options: QueueOptions = {}): Promise<void> {
     this.ensureOpen();
-    const meta = await this.queues.declare(name, options);
+    if (options.queueType === 'quorum') throw new BrokerError(`queue '${name}': the file broker does not support queueType 'quorum'`);
+    const meta = await asBrokerError(`declaring queue '${name}'`, this.queues.declare(name, options));
     if (meta.owner === SELF_OWNER && isOwnedQueue(meta)) this.ownedHere.add(name);
   }
 
   /** Declare an exchange (idempotent; a different type is an error). */
   async declareExchange(name: string, type: ExchangeType, options?: { durable?: boolean; autoDelete?: boolean }): Promise<void> {
     this.ensureOpen();
-    await this.topology.declareExchange(name, type, options);
+    await asBrokerError(`declaring exchange '${name}'`, this.topology.declareExchange(name, type, options));
   }
 
   /** Bind a queue to an exchange; both must exist, as in AMQP. */
   async bindQueue(queue: string, exchange: string, routingKey: string): Promise<void> {
     this.ensureOpen();
     if (!(await this.queues.meta(queue, 0))) throw new BrokerError(`Cannot bind queue '${queue}': it does not exist`);
-    await this.topology.bind(queue, exchange, routingKey);
+    await asBrokerError(`binding queue '${queue}'`, this.topology.bind(queue, exchange, routingKey));
   }
 
   /** Delete a queue, its messages (ready and unacked) and its bindings. */
@@ -159,7 +190,8 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
     } catch (err) {
       return Promise.reject(err);
     }
-    const p = this.route(exchange, routingKey, { exchange, routingKey, ...message }, options);
+    // Filesystem errors (ENOSPC, EROFS...) reach callers as BrokerError, the port's error.
+    const p = asBrokerError(`publish to ${this.displayUrl}`, this.route(exchange, routingKey, { exchange, routingKey, ...message }, options));
     this.publishing.add(p);
     const untrack = (): void => void this.publishing.delete(p);
     p.then(untrack, untrack);
@@ -216,6 +248,10 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
 
   /** @internal Emit 'error' if someone listens; never throw from a background path. */
   reportError(err: unknown): void {
+    if (this.#problems) {
+      const code = (err as { code?: unknown })?.code;
+      return this.#problems.report(typeof code === 'string' ? `file broker ${code}` : 'file broker error', err);
+    }
     const e = err instanceof Error ? err : new BrokerError(String(err));
     if (this.listenerCount('error') > 0) this.emit('error', e);
     else process.emitWarning(e);
@@ -248,4 +284,14 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
     if (this.state === 'open' || (closingOk && this.state === 'closing')) return;
     throw new BrokerError(`File broker ${this.displayUrl} is ${this.state === 'new' ? 'not connected' : 'closed'}`);
   }
+}
+
+/** Filesystem errors (ENOSPC, EROFS, EACCES...) as the port's BrokerError, naming what failed. */
+function asBrokerError<T>(what: string, p: Promise<T>): Promise<T> {
+  return p.catch((err: unknown) => {
+    if (err instanceof BrokerError) throw err;
+    const code = (err as { code?: unknown })?.code;
+    const hint = code === 'ENOSPC' ? ' (the disk is full)' : code === 'EROFS' ? ' (the file system is read-only)' : '';
+    throw new BrokerError(`${what} failed${hint}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  });
 }

@@ -48,8 +48,8 @@ export function stagingPath(tmpDir: string): string {
  */
 export async function createExclusive(tmpDir: string, target: string, content: string): Promise<boolean> {
   const staged = stagingPath(tmpDir);
-  await writeFile(staged, content, { flush: true });
   try {
+    await writeFile(staged, content, { flush: true });
     await link(staged, target);
     return true;
   } catch (err) {
@@ -63,8 +63,8 @@ export async function createExclusive(tmpDir: string, target: string, content: s
 /** Replace `target` atomically with `content` (readers see the old or the new file, never a mix). */
 export async function replaceAtomic(tmpDir: string, target: string, content: string): Promise<void> {
   const staged = stagingPath(tmpDir);
-  await writeFile(staged, content, { flush: true });
   try {
+    await writeFile(staged, content, { flush: true });
     await rename(staged, target);
   } catch (err) {
     await unlink(staged).catch(() => {});

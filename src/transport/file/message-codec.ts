@@ -7,14 +7,10 @@
 import { BrokerError } from '../../core/errors.js';
 import type { Headers, MessageProperties } from '../../core/broker.js';
 
-/** A message as stored in a file. */
-export interface StoredMessage {
-  exchange: string;
-  routingKey: string;
-  headers: Headers;
-  properties: MessageProperties;
-  body: Buffer;
-}
+import type { StoredMessage } from '../virtual/driver.js';
+
+/** A message as stored in a file (the virtual layer's shape). */
+export type { StoredMessage };
 
 interface Envelope {
   v: 1;

@@ -77,10 +77,15 @@ export class QueueStore {
       }
       const meta = metaFrom(name, options);
       const staged = stagingPath(this.layout.tmp);
-      await mkdir(path.join(staged, 'ready'), { recursive: true });
-      await mkdir(path.join(staged, 'claimed'));
-      await mkdir(path.join(staged, 'delayed'));
-      await writeFile(path.join(staged, 'meta.json'), JSON.stringify(meta), { flush: meta.durable });
+      try {
+        await mkdir(path.join(staged, 'ready'), { recursive: true });
+        await mkdir(path.join(staged, 'claimed'));
+        await mkdir(path.join(staged, 'delayed'));
+        await writeFile(path.join(staged, 'meta.json'), JSON.stringify(meta), { flush: meta.durable });
+      } catch (err) {
+        await removeTree(staged); // a full disk must not leave half-built queues behind
+        throw err;
+      }
       try {
         await rename(staged, this.layout.queueDir(name));
         if (meta.durable) await fsyncDir(this.layout.queues);
@@ -167,8 +172,18 @@ export class QueueStore {
     const dirOf = (queue: string): string => (dueAt === undefined ? this.layout.ready(queue) : this.layout.delayed(queue));
     const staged = stagingPath(this.layout.tmp);
     // Sync calls on purpose (see consumer.ts): only the fsyncs are worth a threadpool hop.
-    if (durable) await writeFile(staged, bytes, { flush: true });
-    else writeFileSync(staged, bytes);
+    try {
+      if (durable) await writeFile(staged, bytes, { flush: true });
+      else writeFileSync(staged, bytes);
+    } catch (err) {
+      // A full disk leaves a partial (often empty) staging file: never keep it (issue 13.7).
+      try {
+        unlinkSync(staged);
+      } catch {
+        // not created at all
+      }
+      throw err;
+    }
     const done: Enqueued[] = [];
     const only = targets.length === 1;
     try {

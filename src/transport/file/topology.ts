@@ -16,7 +16,7 @@ import type { ExchangeType } from '../../core/broker.js';
 import { BrokerError } from '../../core/errors.js';
 import { createExclusive, ignoreGone, isGone } from './fs-util.js';
 import { checkName, decodeName, encodeName, type Layout } from './layout.js';
-import { topicMatches } from './topic.js';
+import { topicMatches } from '../virtual/topic.js';
 
 const CACHE_MTIME_GUARD_MS = 100;
 const SEP = '~';

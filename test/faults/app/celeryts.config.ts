@@ -14,4 +14,5 @@ export default defineConfig({
   queues,
   ...(env['FAULTS_MAX_REDELIVERIES'] ? { maxRedeliveries: Number(env['FAULTS_MAX_REDELIVERIES']) } : {}),
   ...(env['FAULTS_MAX_BYTES'] ? { maxMessageBytes: Number(env['FAULTS_MAX_BYTES']) } : {}),
+  ...(env['FAULTS_VISIBILITY_TIMEOUT'] ? { brokerTransportOptions: { visibilityTimeout: Number(env['FAULTS_VISIBILITY_TIMEOUT']) } } : {}),
 });

@@ -11,3 +11,8 @@ app = Celery(
 )
 app.conf.task_default_queue = os.environ.get("QUEUE", "celery")
 app.conf.worker_hijack_root_logger = False
+# Redis interop tests: kombu's visibility timeout, and acks late for the restore test.
+if os.environ.get("VISIBILITY_TIMEOUT"):
+    app.conf.broker_transport_options = {"visibility_timeout": float(os.environ["VISIBILITY_TIMEOUT"])}
+if os.environ.get("ACKS_LATE"):
+    app.conf.task_acks_late = True

@@ -41,3 +41,10 @@ def flaky(self, succeed_on):
     if self.request.retries < succeed_on:
         raise self.retry(countdown=0.1, exc=RuntimeError("not yet"))
     return self.request.retries
+
+
+@app.task
+def sleep(seconds):
+    """Holds its worker (the restore tests kill it meanwhile); tasks-example has the same task."""
+    time.sleep(seconds)
+    return seconds

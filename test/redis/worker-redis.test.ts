@@ -1,0 +1,4 @@
+import { testRedisUrl } from '../support/helpers.js';
+import { runWorkerSuite } from '../support/worker-suite.js';
+
+runWorkerSuite('Redis', testRedisUrl);
