@@ -1,11 +1,15 @@
+import path from 'node:path';
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { bannerText } from '../worker/banner.js';
 import { expandNodeName } from '../worker/node-name.js';
 import { Worker } from '../worker/worker.js';
 import { capSemiSpace } from '../util/semi-space-cap.js';
-import { addCommonOptions, appFromFlags, reportError, type CommonFlags } from './common.js';
+import { maskUrl } from '../util/mask-url.js';
+import { addCommonOptions, appFromFlags, moduleRefsFromCli, reportError, type CommonFlags } from './common.js';
+import { connectWithRetry } from './connect-retry.js';
 import { collect, positiveInt, seconds } from './parse-args.js';
+import { holdPidfile } from './pidfile.js';
 
 interface WorkerFlags extends CommonFlags {
   app?: string[];
@@ -19,15 +23,18 @@ interface WorkerFlags extends CommonFlags {
   timeLimit?: number;
   softTimeLimit?: number;
   taskEvents?: boolean;
+  retryOnStartup?: boolean;
+  pidfile?: string;
+  logfile?: string;
 }
 
 /** `celeryts worker`: thin: flags -> app options -> Worker; signals -> warm/cold shutdown. */
 export function workerCommand(): Command {
   const cmd = new Command('worker')
     .description('Start a worker: load task modules and consume task queues')
-    .option('-A, --app <module>', 'task module to load, e.g. proj.tasks (repeatable; added to the config imports)', collect)
+    .option('-A, --app <module>', 'task module to load: proj.tasks, or a path such as ./tasks.ts (repeatable; added to the config imports)', collect)
     .option('-c, --concurrency <n>', 'tasks run at once (default: number of CPUs)', positiveInt)
-    .option('--prefetch-multiplier <n>', 'prefetch = concurrency x this (default 4)', positiveInt)
+    .option('--prefetch-multiplier <n>', 'prefetch = concurrency x this (default 4; prefetch at most 65535)', positiveInt)
     .option('--acks-late', 'ack after the task returns instead of before it starts')
     .option('-Q, --queues <names>', 'queues to consume, comma separated (default: celery)', collect)
     .option('-n, --hostname <name>', "node name, %h = host name (default 'celery@%h')")
@@ -35,65 +42,32 @@ export function workerCommand(): Command {
     .option('-P, --pool <kind>', "where tasks run: 'async' (default) or 'threads' (worker_threads, for CPU-bound work)")
     .option('--time-limit <seconds>', 'hard time limit for every task: stopped and failed with TimeLimitExceeded', seconds)
     .option('--soft-time-limit <seconds>', "soft time limit: the task's AbortSignal fires with SoftTimeLimitExceeded", seconds)
-    .option('-E, --task-events', "publish Celery's monitoring events (celeryts events, celery events, Flower)");
+    .option('-E, --task-events', "publish Celery's monitoring events (celeryts events, celery events, Flower)")
+    .option('--retry-on-startup', 'wait for a broker that is down at start, retrying with backoff (default; config brokerConnectionRetryOnStartup)')
+    .option('--no-retry-on-startup', 'exit at once when the broker is down at start')
+    .option('--pidfile <file>', "write the worker's pid here (refused if a running process holds it; removed at exit)")
+    .option('-f, --logfile <file>', 'append logs to this file instead of stderr');
   addCommonOptions(cmd).addHelpText(
     'after',
     `
 Examples:
   $ celeryts worker                          # tasks from celeryts.config.ts, embedded broker
   $ celeryts worker -A proj.tasks -c 8 -Q celery,reports
+  $ celeryts -A ./tasks.ts worker -l WARNING # Celery's order; a path is relative to this folder
   $ CELERYTS_BROKER_URL=amqp://guest:guest@localhost:5672// celeryts worker -n w1@%h --acks-late
   $ celeryts worker -E                       # with events: watch it with 'celeryts events'
 
-SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second signal exits at once.`,
+SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second signal exits at once.
+Under a supervisor, run the bin itself (node_modules/.bin/celeryts, or exec it from a shell
+script): npx does not pass SIGTERM on.`,
   );
   return cmd.action(async (flags: WorkerFlags) => {
-    let worker: Worker;
-    try {
-      const app = await appFromFlags(flags, {
-        ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
-        ...(flags.prefetchMultiplier !== undefined ? { prefetchMultiplier: flags.prefetchMultiplier } : {}),
-        ...(flags.acksLate ? { acksLate: true } : {}),
-        ...(flags.withoutRateLimits ? { disableRateLimits: true } : {}),
-        ...(flags.hostname ? { workerName: flags.hostname } : {}),
-        ...(flags.pool ? { pool: flags.pool as 'async' | 'threads' } : {}),
-        ...(flags.timeLimit !== undefined ? { taskTimeLimit: flags.timeLimit } : {}),
-        ...(flags.softTimeLimit !== undefined ? { taskSoftTimeLimit: flags.softTimeLimit } : {}),
-        ...(flags.taskEvents ? { sendEvents: true } : {}),
-      });
-      await app.loadTasks(flags.app ?? []);
-      // The process is the worker's: size its young generation for draining (see semi-space-cap.ts).
-      const cap = capSemiSpace(app.config.workerMaxSemiSpaceMb);
-      app.log.debug({ semiSpaceCap: cap.state === 'capped' ? `${cap.mib} MiB` : cap.state }, 'V8 young generation');
-      worker = new Worker(app, {
-        nodeName: expandNodeName(app.config.workerName),
-        modules: flags.app ?? [],
-        ...(flags.queues ? { queues: flags.queues } : {}),
-      });
-      const broker = await app.broker();
-      if (process.stdout.isTTY) process.stdout.write(`${bannerText(worker, VERSION, broker.displayUrl)}\n`);
-      else {
-        app.log.info(
-          {
-            node: worker.nodeName,
-            version: VERSION,
-            broker: broker.displayUrl,
-            concurrency: app.config.concurrency,
-            prefetch: worker.prefetchCount,
-            queues: worker.queues,
-            tasks: app.registry.names(),
-          },
-          `celeryts worker ${worker.nodeName} starting`,
-        );
-      }
-      await worker.start();
-    } catch (err) {
-      process.exitCode = reportError(err);
-      process.exit();
-    }
+    let worker: Worker | undefined;
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {
       signals++;
+      // Not consuming yet (loading, or waiting for the broker): nothing to finish.
+      if (!worker || worker.state === 'new') process.exit(0);
       if (signals > 1) {
         // Cold shutdown: exit now; unacked (acks-late) tasks go back to the queue through the broker.
         worker.app.log.warn({ signal: sig }, 'worker: Cold shutdown (second signal)');
@@ -110,6 +84,56 @@ SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second s
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    try {
+      const app = await appFromFlags(flags, {
+        ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+        ...(flags.prefetchMultiplier !== undefined ? { prefetchMultiplier: flags.prefetchMultiplier } : {}),
+        ...(flags.acksLate ? { acksLate: true } : {}),
+        ...(flags.withoutRateLimits ? { disableRateLimits: true } : {}),
+        ...(flags.hostname ? { workerName: flags.hostname } : {}),
+        ...(flags.pool ? { pool: flags.pool as 'async' | 'threads' } : {}),
+        ...(flags.timeLimit !== undefined ? { taskTimeLimit: flags.timeLimit } : {}),
+        ...(flags.softTimeLimit !== undefined ? { taskSoftTimeLimit: flags.softTimeLimit } : {}),
+        ...(flags.taskEvents ? { sendEvents: true } : {}),
+        ...(flags.retryOnStartup !== undefined ? { brokerConnectionRetryOnStartup: flags.retryOnStartup } : {}),
+        ...(flags.logfile ? { logFile: path.resolve(flags.logfile) } : {}),
+      });
+      if (flags.pidfile) holdPidfile(flags.pidfile);
+      const modules = moduleRefsFromCli(flags.app);
+      await app.loadTasks(modules);
+      // The process is the worker's: size its young generation for draining (see semi-space-cap.ts).
+      const cap = capSemiSpace(app.config.workerMaxSemiSpaceMb);
+      app.log.debug({ semiSpaceCap: cap.state === 'capped' ? `${cap.mib} MiB` : cap.state }, 'V8 young generation');
+      worker = new Worker(app, {
+        nodeName: expandNodeName(app.config.workerName),
+        modules,
+        ...(flags.queues ? { queues: flags.queues } : {}),
+      });
+      const broker = maskUrl(app.config.brokerUrl);
+      // The banner is for people: on a terminal it is printed (on stderr, like every log), else one log line says the same.
+      if (process.stderr.isTTY && !app.config.logFile) process.stderr.write(`${bannerText(worker, VERSION, broker)}\n`);
+      else {
+        app.log.info(
+          {
+            node: worker.nodeName,
+            version: VERSION,
+            config: app.config.configFile ?? null,
+            broker,
+            concurrency: app.config.concurrency,
+            prefetch: worker.prefetchCount,
+            queues: worker.queues,
+            tasks: app.registry.names(),
+          },
+          `celeryts worker ${worker.nodeName} starting (config ${app.config.configFile ?? '(none: defaults)'}, broker ${broker})`,
+        );
+      }
+      await connectWithRetry(app);
+      await worker.start();
+    } catch (err) {
+      worker?.app.log.flush?.();
+      process.exitCode = reportError(err);
+      process.exit();
+    }
     worker.once('stopped', () => process.exit(0));
   });
 }
