@@ -22,6 +22,7 @@ import { loadTaskModules, nameTask } from './loader/load-tasks.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createBroker } from './transport/create-broker.js';
 import { BeatControl } from './beat/beat-control.js';
+import { maskUrl } from './util/mask-url.js';
 
 /** Options of createApp(): config overrides plus where to look for the config file. */
 export interface CreateAppOptions extends UserConfig {
@@ -52,7 +53,7 @@ export class App implements AppPort {
     readonly config: Config,
     deps: { broker?: Broker | undefined; logger?: Logger | undefined } = {},
   ) {
-    this.log = deps.logger ?? createLogger({ level: config.logLevel });
+    this.log = deps.logger ?? createLogger({ level: config.logLevel, file: config.logFile });
     this.#injected = deps.broker;
   }
 
@@ -173,6 +174,20 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   if (cwd !== undefined) load.cwd = cwd;
   const config = await loadConfig(load);
   const app = new App(config, { broker, logger });
+  if (!config.configFile) sayNoConfigFile(app, cwd ?? process.cwd(), overrides.brokerUrl === undefined && !process.env['CELERYTS_BROKER_URL']);
   if (setAsCurrent ?? true) setCurrentApp(app);
   return app;
+}
+
+let saidNoConfigFile = false;
+
+/** Once per process: running on defaults is fine, but a user who meant a config file must hear it was not found. */
+function sayNoConfigFile(app: App, from: string, defaultBroker: boolean): void {
+  if (saidNoConfigFile) return;
+  saidNoConfigFile = true;
+  const where = defaultBroker ? `; tasks go through the embedded broker in ${app.config.brokerUrl.slice('file://'.length)}` : '';
+  app.log.warn(
+    { root: app.config.root, broker: maskUrl(app.config.brokerUrl) },
+    `no config file found (celeryts.config.ts, .js, .json, .celerytsrc or "celeryts" in package.json, searched from ${from} up to the project root): using defaults${where}`,
+  );
 }

@@ -32,6 +32,7 @@ export type { BeatListing } from './beat/listing.js';
 export { BeatControl } from './beat/beat-control.js';
 export { BeatService, type BeatServiceOptions } from './beat/beat-service.js';
 export { tickId, tickTime } from './beat/tick-id.js';
+export { Dashboard, type DashboardOptions } from './dashboard/dashboard.js';
 
 // task.delay() outside a worker, with no createApp() call, uses an app built from the config file and env.
 setDefaultAppFactory(() => createApp());

@@ -7,7 +7,9 @@ import type { BeatListing } from '../beat/listing.js';
 import type { ScheduleSpec } from '../beat/schedule/spec.js';
 import { InvalidScheduleError } from '../core/errors.js';
 import { VERSION } from '../version.js';
-import { addCommonOptions, appFromFlags, reportError, type CommonFlags } from './common.js';
+import { maskUrl } from '../util/mask-url.js';
+import { addCommonOptions, announce, appFromFlags, moduleRefsFromCli, reportError, type CommonFlags } from './common.js';
+import { connectWithRetry } from './connect-retry.js';
 import { collect, jsonOption, parseTaskArg, seconds } from './parse-args.js';
 
 interface RunFlags extends CommonFlags {
@@ -27,9 +29,10 @@ interface AddFlags extends CommonFlags {
 }
 
 /** Run `fn` with an app from the flags, print errors as the other commands do, exit with its code. */
-async function withApp(flags: CommonFlags, fn: (app: App) => Promise<number | undefined>): Promise<never> {
+async function withApp(command: string, flags: CommonFlags, fn: (app: App) => Promise<number | undefined>): Promise<never> {
   let code = 0;
   const app = await appFromFlags(flags, {}, 'warn').catch((err: unknown) => process.exit(reportError(err)));
+  announce(app, command);
   try {
     code = (await fn(app)) ?? 0;
   } catch (err) {
@@ -62,10 +65,10 @@ function listCommand(): Command {
   const cmd = new Command('list')
     .description('Print the schedule: every entry with its last and next run')
     .option('--json', 'print the entries as a JSON array');
-  return addCommonOptions(cmd).action((flags: CommonFlags & { json?: boolean }) =>
-    withApp(flags, async (app) => {
+  return addCommonOptions(cmd).action((_flags: unknown, self: Command) =>
+    withApp('beat list', self.optsWithGlobals<CommonFlags & { json?: boolean }>(), async (app) => {
       const rows = await app.beat.list();
-      process.stdout.write(flags.json ? `${JSON.stringify(rows, null, 2)}\n` : formatList(rows));
+      process.stdout.write(self.optsWithGlobals<{ json?: boolean }>().json ? `${JSON.stringify(rows, null, 2)}\n` : formatList(rows));
       return 0;
     }),
   );
@@ -86,8 +89,9 @@ function addCommand(): Command {
     .option('-Q, --queue <name>', 'queue to send to')
     .option('--priority <n>', 'message priority', (raw) => Number(raw))
     .option('--expires <seconds>', 'discard a run not started within this many seconds', seconds);
-  return addCommonOptions(cmd).action((name: string, task: string, rawArgs: string[], flags: AddFlags) =>
-    withApp(flags, async (app) => {
+  return addCommonOptions(cmd).action((name: string, task: string, rawArgs: string[], _flags: unknown, self: Command) => {
+    const flags = self.optsWithGlobals<AddFlags>();
+    return withApp('beat add', flags, async (app) => {
       const kinds = [flags.every, flags.crontab, flags.once].filter((v) => v !== undefined);
       if (kinds.length !== 1) throw new InvalidScheduleError(name, 'schedule', 'needs exactly one of --every, --crontab, --once');
       const tz = flags.tz !== undefined ? { tz: flags.tz } : {};
@@ -104,14 +108,14 @@ function addCommand(): Command {
       const row = (await app.beat.list()).find((r) => r.name === name);
       process.stdout.write(row ? formatList([row]) : `${name}\n`);
       return 0;
-    }),
-  );
+    });
+  });
 }
 
 function removeCommand(): Command {
   const cmd = new Command('remove').description('Remove an entry (a config entry comes back when the next leader starts)').argument('<name>', 'entry name');
-  return addCommonOptions(cmd).action((name: string, flags: CommonFlags) =>
-    withApp(flags, async (app) => {
+  return addCommonOptions(cmd).action((name: string, _flags: unknown, self: Command) =>
+    withApp('beat remove', self.optsWithGlobals<CommonFlags>(), async (app) => {
       if (await app.beat.remove(name)) {
         process.stdout.write(`removed ${name}\n`);
         return 0;
@@ -122,15 +126,15 @@ function removeCommand(): Command {
   );
 }
 
-/** Print the banner on a terminal, else log it as one line. */
-async function announce(app: App, beat: BeatService): Promise<void> {
-  const broker = await app.broker();
+/** Print the banner on a terminal (stderr, like every log), else log it as one line. */
+async function banner(app: App, beat: BeatService): Promise<void> {
+  const broker = maskUrl(app.config.brokerUrl);
   const entries = await app.beat.list();
-  if (process.stdout.isTTY) {
-    process.stdout.write(
+  if (process.stderr.isTTY && !app.config.logFile) {
+    process.stderr.write(
       `${beatBannerText({
         version: VERSION,
-        broker: broker.displayUrl,
+        broker,
         configFile: app.config.configFile,
         store: beat.store.description,
         election: beat.store.election,
@@ -143,7 +147,8 @@ async function announce(app: App, beat: BeatService): Promise<void> {
     app.log.info(
       {
         version: VERSION,
-        broker: broker.displayUrl,
+        config: app.config.configFile ?? null,
+        broker,
         store: beat.store.description,
         election: beat.store.election,
         entries: entries.map((e) => ({ name: e.name, task: e.task, schedule: e.schedule, source: e.source, next: e.nextRun })),
@@ -158,7 +163,9 @@ export function beatCommand(): Command {
   const cmd = new Command('beat')
     .description('Run beat: send periodic tasks on schedule (one leader among any number of instances)')
     .option('-A, --app <module>', 'task module to load, to warn about entries naming unknown tasks (repeatable)', collect);
+  // Options after `list`/`add`/`remove` are theirs; options before it (or before `beat`) apply to them too.
   addCommonOptions(cmd)
+    .enablePositionalOptions()
     .addCommand(listCommand())
     .addCommand(addCommand())
     .addCommand(removeCommand())
@@ -181,9 +188,10 @@ and take over within a few seconds if it dies. SIGTERM or SIGINT: release the le
     let beat: BeatService;
     try {
       app = await appFromFlags(flags);
-      await app.loadTasks(flags.app ?? []);
+      await app.loadTasks(moduleRefsFromCli(flags.app));
       beat = await BeatService.create(app);
-      await announce(app, beat);
+      await connectWithRetry(app); // like the worker: wait for a broker that is not up yet
+      await banner(app, beat);
       beat.start();
     } catch (err) {
       process.exitCode = reportError(err);

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { ClusterState, EventReceiver, type ReceivedEvent, type TaskInfo, type WorkerInfo } from '../client/event-receiver.js';
 import { safeRepr } from '../worker/events/repr.js';
-import { addCommonOptions, appFromFlags, reportError, type CommonFlags } from './common.js';
+import { addCommonOptions, announce, appFromFlags, reportError, type CommonFlags } from './common.js';
 import { seconds } from './parse-args.js';
 
 interface EventsFlags extends CommonFlags {
@@ -151,6 +151,7 @@ Examples:
 
 async function watch(flags: EventsFlags): Promise<void> {
   const app = await appFromFlags(flags, {}, 'warn');
+  announce(app, 'events');
   const out = process.stdout;
   const tty = Boolean(out.isTTY) && !flags.dump && !flags.json;
   const state = new ClusterState();

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { addCommonOptions, appFromFlags, reportError, type CommonFlags } from './common.js';
-import { formatReplies } from './inspect-format.js';
+import { addCommonOptions, announce, appFromFlags, reportError, type CommonFlags } from './common.js';
+import { formatReplies, isErrorReply } from './inspect-format.js';
 import { collect, seconds } from './parse-args.js';
 
 interface BroadcastFlags extends CommonFlags {
@@ -21,6 +21,7 @@ export async function runBroadcast(
   format: (replies: Record<string, unknown>) => string = (r) => formatReplies(method, r),
 ): Promise<number> {
   const app = await appFromFlags(flags, {}, 'warn');
+  announce(app, method);
   try {
     const control = await app.control();
     const opts = { timeout: flags.timeout ?? 1, reply, ...(flags.destination ? { destination: flags.destination } : {}) };
@@ -32,7 +33,8 @@ export async function runBroadcast(
       process.stderr.write('Error: No nodes replied within time constraint.\n');
       return 1;
     }
-    return 0;
+    // A worker that answered with an error (unknown task, bad argument) fails the command, so scripts notice.
+    return Object.values(replies).some(isErrorReply) ? 1 : 0;
   } finally {
     await app.close().catch(() => undefined);
   }

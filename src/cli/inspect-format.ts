@@ -6,13 +6,17 @@ export function formatReplies(method: string, replies: Record<string, unknown>):
   const out: string[] = [];
   for (const node of nodes) {
     const answer = replies[node];
-    const failed = isObject(answer) && 'error' in answer && !('ok' in answer);
-    out.push(`->  ${node}: ${failed ? 'ERROR' : 'OK'}`);
+    out.push(`->  ${node}: ${isErrorReply(answer) ? 'ERROR' : 'OK'}`);
     out.push(indent(pretty(answer), 4));
   }
   out.push('', nodesOnline(nodes.length));
   void method;
   return out.join('\n');
+}
+
+/** A reply of the form `{ error: ... }`: the worker refused or failed the command. */
+export function isErrorReply(answer: unknown): boolean {
+  return isObject(answer) && 'error' in answer && !('ok' in answer);
 }
 
 /** Celery's closing line: `1 node online.` / `2 nodes online.` */

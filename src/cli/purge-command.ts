@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import { addCommonOptions, appFromFlags, reportError, type CommonFlags } from './common.js';
+import { addCommonOptions, announce, appFromFlags, reportError, type CommonFlags } from './common.js';
 import { collect } from './parse-args.js';
 
 interface PurgeFlags extends CommonFlags {
@@ -33,6 +33,7 @@ worker) are not in the queue and are not purged.`,
     let code = 0;
     try {
       const app = await appFromFlags(flags, {}, 'warn');
+      announce(app, 'purge');
       try {
         const excluded = new Set(flags.excludeQueues ?? []);
         const named = flags.queues ?? [app.config.defaultQueue, ...Object.keys(app.config.queues)];
@@ -41,15 +42,18 @@ worker) are not in the queue and are not purged.`,
           process.stderr.write('celeryts: no queues to purge\n');
           code = 2;
         } else if (flags.force || (await confirm(queues))) {
-          const declared = await app.queues();
           const broker = await app.broker();
           let purged = 0;
-          // Declared first, as Celery's purge does: a queue nobody declared yet holds nothing but must not fail.
+          let n = 0;
+          // Never declared here: purging a mistyped name must not leave a new empty queue behind.
           for (const q of queues) {
-            await declared.ensure(q);
+            if ((await broker.queueSize(q)) === undefined) {
+              process.stderr.write(`celeryts: queue '${q}' does not exist on ${broker.displayUrl}; nothing to purge there\n`);
+              continue;
+            }
+            n++;
             purged += await broker.purgeQueue(q);
           }
-          const n = queues.length;
           process.stdout.write(
             purged
               ? `Purged ${purged} ${plural(purged, 'message')} from ${n} known task ${plural(n, 'queue')}.\n`

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { bannerText } from '../worker/banner.js';
@@ -5,8 +6,11 @@ import { expandNodeName } from '../worker/node-name.js';
 import { Worker } from '../worker/worker.js';
 import { BeatService } from '../beat/beat-service.js';
 import { capSemiSpace } from '../util/semi-space-cap.js';
-import { addCommonOptions, appFromFlags, reportError, type CommonFlags } from './common.js';
+import { maskUrl } from '../util/mask-url.js';
+import { addCommonOptions, appFromFlags, moduleRefsFromCli, reportError, type CommonFlags } from './common.js';
+import { connectWithRetry } from './connect-retry.js';
 import { collect, positiveInt, seconds } from './parse-args.js';
+import { holdPidfile } from './pidfile.js';
 
 interface WorkerFlags extends CommonFlags {
   app?: string[];
@@ -20,6 +24,9 @@ interface WorkerFlags extends CommonFlags {
   timeLimit?: number;
   softTimeLimit?: number;
   taskEvents?: boolean;
+  retryOnStartup?: boolean;
+  pidfile?: string;
+  logfile?: string;
   beat?: boolean;
 }
 
@@ -27,9 +34,9 @@ interface WorkerFlags extends CommonFlags {
 export function workerCommand(): Command {
   const cmd = new Command('worker')
     .description('Start a worker: load task modules and consume task queues')
-    .option('-A, --app <module>', 'task module to load, e.g. proj.tasks (repeatable; added to the config imports)', collect)
+    .option('-A, --app <module>', 'task module to load: proj.tasks, or a path such as ./tasks.ts (repeatable; added to the config imports)', collect)
     .option('-c, --concurrency <n>', 'tasks run at once (default: number of CPUs)', positiveInt)
-    .option('--prefetch-multiplier <n>', 'prefetch = concurrency x this (default 4)', positiveInt)
+    .option('--prefetch-multiplier <n>', 'prefetch = concurrency x this (default 4; prefetch at most 65535)', positiveInt)
     .option('--acks-late', 'ack after the task returns instead of before it starts')
     .option('-Q, --queues <names>', 'queues to consume, comma separated (default: celery)', collect)
     .option('-n, --hostname <name>', "node name, %h = host name (default 'celery@%h')")
@@ -38,6 +45,10 @@ export function workerCommand(): Command {
     .option('--time-limit <seconds>', 'hard time limit for every task: stopped and failed with TimeLimitExceeded', seconds)
     .option('--soft-time-limit <seconds>', "soft time limit: the task's AbortSignal fires with SoftTimeLimitExceeded", seconds)
     .option('-E, --task-events', "publish Celery's monitoring events (celeryts events, celery events, Flower)")
+    .option('--retry-on-startup', 'wait for a broker that is down at start, retrying with backoff (default; config brokerConnectionRetryOnStartup)')
+    .option('--no-retry-on-startup', 'exit at once when the broker is down at start')
+    .option('--pidfile <file>', "write the worker's pid here (refused if a running process holds it; removed at exit)")
+    .option('-f, --logfile <file>', 'append logs to this file instead of stderr')
     .option('-B, --beat', "also run beat (the config's periodic tasks) in this process; any number of workers may: one leads");
   addCommonOptions(cmd).addHelpText(
     'after',
@@ -45,14 +56,41 @@ export function workerCommand(): Command {
 Examples:
   $ celeryts worker                          # tasks from celeryts.config.ts, embedded broker
   $ celeryts worker -A proj.tasks -c 8 -Q celery,reports
+  $ celeryts -A ./tasks.ts worker -l WARNING # Celery's order; a path is relative to this folder
   $ CELERYTS_BROKER_URL=amqp://guest:guest@localhost:5672// celeryts worker -n w1@%h --acks-late
   $ celeryts worker -E                       # with events: watch it with 'celeryts events'
 
-SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second signal exits at once.`,
+SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second signal exits at once.
+Under a supervisor, run the bin itself (node_modules/.bin/celeryts, or exec it from a shell
+script): npx does not pass SIGTERM on.`,
   );
   return cmd.action(async (flags: WorkerFlags) => {
-    let worker: Worker;
+    let worker: Worker | undefined;
     let beat: BeatService | undefined;
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      // Not consuming yet (loading, or waiting for the broker): nothing to finish.
+      if (!worker || worker.state === 'new') process.exit(0);
+      if (signals > 1) {
+        // Cold shutdown: exit now; unacked (acks-late) tasks go back to the queue through the broker.
+        worker.app.log.warn({ signal: sig }, 'worker: Cold shutdown (second signal)');
+        worker.app.log.flush?.();
+        process.exit(1);
+      }
+      const w = worker;
+      void Promise.resolve(beat?.stop())
+        .then(() => w.stop())
+        .then(
+          () => process.exit(0),
+          (err) => {
+            process.exitCode = reportError(err);
+            process.exit();
+          },
+        );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     try {
       const app = await appFromFlags(flags, {
         ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
@@ -64,32 +102,39 @@ SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second s
         ...(flags.timeLimit !== undefined ? { taskTimeLimit: flags.timeLimit } : {}),
         ...(flags.softTimeLimit !== undefined ? { taskSoftTimeLimit: flags.softTimeLimit } : {}),
         ...(flags.taskEvents ? { sendEvents: true } : {}),
+        ...(flags.retryOnStartup !== undefined ? { brokerConnectionRetryOnStartup: flags.retryOnStartup } : {}),
+        ...(flags.logfile ? { logFile: path.resolve(flags.logfile) } : {}),
       });
-      await app.loadTasks(flags.app ?? []);
+      if (flags.pidfile) holdPidfile(flags.pidfile);
+      const modules = moduleRefsFromCli(flags.app);
+      await app.loadTasks(modules);
       // The process is the worker's: size its young generation for draining (see semi-space-cap.ts).
       const cap = capSemiSpace(app.config.workerMaxSemiSpaceMb);
       app.log.debug({ semiSpaceCap: cap.state === 'capped' ? `${cap.mib} MiB` : cap.state }, 'V8 young generation');
       worker = new Worker(app, {
         nodeName: expandNodeName(app.config.workerName),
-        modules: flags.app ?? [],
+        modules,
         ...(flags.queues ? { queues: flags.queues } : {}),
       });
-      const broker = await app.broker();
-      if (process.stdout.isTTY) process.stdout.write(`${bannerText(worker, VERSION, broker.displayUrl)}\n`);
+      const broker = maskUrl(app.config.brokerUrl);
+      // The banner is for people: on a terminal it is printed (on stderr, like every log), else one log line says the same.
+      if (process.stderr.isTTY && !app.config.logFile) process.stderr.write(`${bannerText(worker, VERSION, broker)}\n`);
       else {
         app.log.info(
           {
             node: worker.nodeName,
             version: VERSION,
-            broker: broker.displayUrl,
+            config: app.config.configFile ?? null,
+            broker,
             concurrency: app.config.concurrency,
             prefetch: worker.prefetchCount,
             queues: worker.queues,
             tasks: app.registry.names(),
           },
-          `celeryts worker ${worker.nodeName} starting`,
+          `celeryts worker ${worker.nodeName} starting (config ${app.config.configFile ?? '(none: defaults)'}, broker ${broker})`,
         );
       }
+      await connectWithRetry(app);
       // Checked before the worker starts, so a bad schedule exits 2 with nothing consumed.
       if (flags.beat) {
         beat = await BeatService.create(app);
@@ -98,30 +143,10 @@ SIGTERM or SIGINT: warm shutdown (finish running tasks, then exit 0). A second s
       await worker.start();
       beat?.start();
     } catch (err) {
+      worker?.app.log.flush?.();
       process.exitCode = reportError(err);
       process.exit();
     }
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        // Cold shutdown: exit now; unacked (acks-late) tasks go back to the queue through the broker.
-        worker.app.log.warn({ signal: sig }, 'worker: Cold shutdown (second signal)');
-        worker.app.log.flush?.();
-        process.exit(1);
-      }
-      void Promise.resolve(beat?.stop())
-        .then(() => worker.stop())
-        .then(
-          () => process.exit(0),
-          (err) => {
-            process.exitCode = reportError(err);
-            process.exit();
-          },
-        );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
     worker.once('stopped', () => void Promise.resolve(beat?.stop()).finally(() => process.exit(0)));
   });
 }

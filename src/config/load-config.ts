@@ -8,7 +8,7 @@ import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { ConfigError } from '../core/errors.js';
 import { ensureTsx } from '../loader/tsx.js';
 import { importTsConfig } from './ts-config.js';
-import { defaults, validateUserConfig, type Config, type UserConfig } from './schema.js';
+import { defaults, normalizeLogLevel, validateConfig, validateUserConfig, type Config, type UserConfig } from './schema.js';
 
 /** Where the search starts and what overrides the file. */
 export interface LoadConfigOptions {
@@ -89,14 +89,16 @@ export function resolveConfig(user: UserConfig, baseDir: string, configFile?: st
     brokerUrl = `file://${path.resolve(baseDir, brokerUrl.slice('file://'.length))}`;
   }
   const backend = user.resultBackend ?? 'rpc://';
-  return {
+  return validateConfig({
     ...d,
     ...stripUndefined(user as Record<string, unknown>),
     root,
     brokerUrl,
     resultBackend: backend === 'none' || backend === 'disabled' ? 'none' : 'rpc',
+    logLevel: normalizeLogLevel(user.logLevel) ?? d.logLevel,
+    ...(user.logFile !== undefined ? { logFile: path.resolve(baseDir, user.logFile) } : {}),
     configFile,
-  } as Config;
+  } as Config);
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -9,11 +9,57 @@ import type { QueueOptions } from '../core/broker.js';
 import type { BrokerTlsFiles } from '../transport/create-broker.js';
 import type { BeatEntry } from '../beat/entry.js';
 import type { RedisTransportOptions } from '../transport/redis/redis-driver.js';
+import { maskUrl, maskUrlsIn } from '../util/mask-url.js';
 
 /** Log levels accepted by --loglevel and `logLevel`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** One of LOG_LEVELS. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The `dashboard` key: settings of `celeryts dashboard` (flags and env win). */
+export interface DashboardSettings {
+  /** Port, default 5555. */
+  port?: number;
+  /** Bind address, default 127.0.0.1; any other needs basicAuth or token. */
+  address?: string;
+  /** Accepted `user:password` pairs for basic auth. */
+  basicAuth?: string[];
+  /** Accepted bearer token. */
+  token?: string;
+  /** Hide and refuse every action. */
+  readOnly?: boolean;
+  /** Tasks kept in memory. Default 10,000. */
+  maxTasks?: number;
+  /** Ask workers to send task events (enable_events). Default true. */
+  enableEvents?: boolean;
+}
+
+const DASHBOARD_KEYS: Record<keyof DashboardSettings, (v: unknown) => boolean> = {
+  port: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535,
+  address: (v) => typeof v === 'string' && v.length > 0,
+  basicAuth: (v) => Array.isArray(v) && v.every((x) => typeof x === 'string' && /^[^:]+:.+$/.test(x)),
+  token: (v) => typeof v === 'string' && v.length > 0,
+  readOnly: (v) => typeof v === 'boolean',
+  maxTasks: (v) => Number.isInteger(v) && (v as number) > 0,
+  enableEvents: (v) => typeof v === 'boolean',
+};
+
+/** Celery's level names that pino spells otherwise. */
+const LEVEL_ALIASES: Record<string, LogLevel> = { warning: 'warn', critical: 'fatal', notset: 'trace' };
+
+/**
+ * A log level as a user may write it: pino's names or Celery's (`WARNING`, `CRITICAL`), in any
+ * case. Undefined when it is neither.
+ */
+export function normalizeLogLevel(raw: unknown): LogLevel | undefined {
+  if (typeof raw !== 'string') return undefined;
+  const lower = raw.trim().toLowerCase();
+  if ((LOG_LEVELS as readonly string[]).includes(lower)) return lower as LogLevel;
+  return LEVEL_ALIASES[lower];
+}
+
+/** AMQP's prefetch count is a 16-bit field: a larger prefetch cannot be asked for. */
+export const MAX_PREFETCH = 65535;
 
 /** What a config file may set. Every key is optional. */
 export interface UserConfig {
@@ -39,8 +85,14 @@ export interface UserConfig {
   ignoreResult?: boolean;
   /** Turn off every rate limit (CELERY_DISABLE_RATE_LIMITS). */
   disableRateLimits?: boolean;
-  /** pino level. Default 'info'. */
-  logLevel?: LogLevel;
+  /** Log level: pino's names or Celery's (`WARNING`, `CRITICAL`), any case. Default 'info'. */
+  logLevel?: LogLevel | Uppercase<LogLevel> | 'warning' | 'WARNING' | 'critical' | 'CRITICAL';
+  /** Write logs to this file (appended) instead of stderr (`--logfile`). */
+  logFile?: string;
+  /** Retry the broker connection when it is down at start (broker_connection_retry_on_startup). Default true. */
+  brokerConnectionRetryOnStartup?: boolean;
+  /** How many times to retry the broker connection at start before giving up; 0 retries forever (broker_connection_max_retries). Default 100. */
+  brokerConnectionMaxRetries?: number;
   /** Worker node name; %h = host name, %n = short host, %d = domain. Default 'celery@%h'. */
   workerName?: string;
   /** Publish Celery's monitoring events on `celeryev` (worker_send_task_events, `-E`). Default false. */
@@ -88,6 +140,8 @@ export interface UserConfig {
    * standby tries to take over, and the leader refreshes, every fifth of it. Default 5.
    */
   beatLockTimeout?: number;
+  /** `celeryts dashboard` settings: { port, address, basicAuth, token, readOnly, maxTasks, enableEvents }. */
+  dashboard?: DashboardSettings;
 }
 
 /** The resolved config every layer reads. */
@@ -104,6 +158,9 @@ export interface Config {
   ignoreResult: boolean;
   disableRateLimits: boolean;
   logLevel: LogLevel;
+  logFile: string | undefined;
+  brokerConnectionRetryOnStartup: boolean;
+  brokerConnectionMaxRetries: number;
   workerName: string;
   sendEvents: boolean;
   pool: 'async' | 'threads';
@@ -121,6 +178,7 @@ export interface Config {
   beatStoreUrl: string | undefined;
   beatKeyPrefix: string;
   beatLockTimeout: number;
+  dashboard: DashboardSettings;
   /** Where the config came from, for messages; undefined when no file was found. */
   configFile: string | undefined;
 }
@@ -167,7 +225,10 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   acksLate: isBool,
   ignoreResult: isBool,
   disableRateLimits: isBool,
-  logLevel: (v) => ((LOG_LEVELS as readonly unknown[]).includes(v) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`),
+  logLevel: (v) => (normalizeLogLevel(v) ? undefined : `must be one of ${LOG_LEVELS.join(', ')} (or Celery's WARNING, CRITICAL; any case)`),
+  logFile: isString,
+  brokerConnectionRetryOnStartup: isBool,
+  brokerConnectionMaxRetries: isNonNegInt,
   workerName: isString,
   sendEvents: isBool,
   brokerTls: isObject,
@@ -187,6 +248,16 @@ const CHECKS: Record<keyof UserConfig, Check> = {
     (/^(amqps?|file|rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string) ? undefined : 'must be a file://, amqp(s):// or redis(s):// URL'),
   beatKeyPrefix: isString,
   beatLockTimeout: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
+  dashboard: (v) => {
+    const problem = isObject(v);
+    if (problem) return problem;
+    for (const [k, x] of Object.entries(v as object)) {
+      const ok = DASHBOARD_KEYS[k as keyof DashboardSettings];
+      if (!ok) return `has an unknown key '${k}' (known: ${Object.keys(DASHBOARD_KEYS).join(', ')})`;
+      if (x !== undefined && !ok(x)) return `has an invalid '${k}'`;
+    }
+    return undefined;
+  },
 };
 
 function isTimeZone(name: string): boolean {
@@ -211,9 +282,30 @@ export function validateUserConfig(raw: unknown, source: string): UserConfig {
       throw new ConfigError(`${source}: unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
     }
     const problem = check(value);
-    if (problem) throw new ConfigError(`${source}: '${key}' ${problem} (got ${JSON.stringify(value)})`);
+    if (problem) throw new ConfigError(`${source}: '${key}' ${problem} (got ${shown(value)})`);
   }
   return raw as UserConfig;
+}
+
+/** A bad value as an error message may quote it: any password in a URL masked. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(maskUrl(value));
+  return maskUrlsIn(JSON.stringify(value) ?? String(value));
+}
+
+/**
+ * Checks that need the merged config: a value may be fine alone and wrong with another (a
+ * prefetch of concurrency x multiplier over AMQP's 16-bit limit would crash the worker at
+ * start with "value out of range").
+ */
+export function validateConfig(config: Config): Config {
+  const prefetch = config.concurrency * config.prefetchMultiplier;
+  if (prefetch > MAX_PREFETCH) {
+    throw new ConfigError(
+      `prefetch = concurrency x prefetchMultiplier = ${config.concurrency} x ${config.prefetchMultiplier} = ${prefetch}, over the broker limit of ${MAX_PREFETCH}: lower --prefetch-multiplier or -c`,
+    );
+  }
+  return config;
 }
 
 /** Defaults for everything but root and configFile. */
@@ -229,6 +321,9 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     ignoreResult: false,
     disableRateLimits: false,
     logLevel: 'info',
+    logFile: undefined,
+    brokerConnectionRetryOnStartup: true,
+    brokerConnectionMaxRetries: 100,
     workerName: 'celery@%h',
     sendEvents: false,
     pool: 'async',
@@ -246,6 +341,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     beatStoreUrl: undefined,
     beatKeyPrefix: 'celeryts.beat',
     beatLockTimeout: 5,
+    dashboard: {},
   };
 }
 

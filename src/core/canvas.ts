@@ -10,7 +10,18 @@ import type { AsyncResult } from './result.js';
 import type { SendOptions } from './send-options.js';
 import { sendOptionsFromSignature, type Signature, type SignatureJSON } from './signature.js';
 
-type ResultOf<S> = S extends Signature<infer R> ? R : unknown;
+type ResultOf<S> = S extends Signature<infer R, any> ? R : unknown;
+type ParamsOf<S> = S extends Signature<any, infer P> ? P : unknown[];
+/** A step can take the previous result when its open parameters start with that type (or take anything). */
+type Accepts<P extends unknown[], R> = unknown extends R ? true : [R] extends P ? true : false;
+/** What a chain step that cannot take the previous result is checked against: the compiler names it in its error. */
+interface ChainStepError<Prev> {
+  'this chain step cannot take the previous step result as its first argument': Prev;
+}
+/** The steps as given, with each one that cannot take its predecessor's result replaced by a ChainStepError. */
+type CheckChain<S extends readonly unknown[], Prev = never, Out extends unknown[] = []> = S extends readonly [infer H, ...infer T]
+  ? CheckChain<T, ResultOf<H>, [...Out, [Prev] extends [never] ? H : Accepts<ParamsOf<H>, Prev> extends true ? H : ChainStepError<Prev>]>
+  : Out;
 type Last<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : unknown;
 
 /** Tasks run one after another, each receiving the previous result (unless immutable). */
@@ -82,12 +93,16 @@ export class Group<R extends unknown[] = unknown[]> {
   }
 }
 
-/** chain(a.s(1), b.s(), c.s()): typed by the last step's result. */
-export function chain<S extends readonly Signature<any>[]>(...steps: S): Chain<ResultOf<Last<S>>> {
+/**
+ * chain(a.s(1), b.s(), c.s()): typed by the last step's result. Each step after the first gets
+ * the previous result as its first argument, so it must take that type there (or be immutable,
+ * `si()`); a step that cannot does not compile.
+ */
+export function chain<S extends readonly Signature<any, any>[]>(...steps: S & CheckChain<S>): Chain<ResultOf<Last<S>>> {
   return new Chain(steps);
 }
 
 /** group(a.s(1), a.s(2)): typed by each member's result. */
-export function group<S extends readonly Signature<any>[]>(...members: S): Group<{ [K in keyof S]: ResultOf<S[K]> } & unknown[]> {
+export function group<S extends readonly Signature<any, any>[]>(...members: S): Group<{ [K in keyof S]: ResultOf<S[K]> } & unknown[]> {
   return new Group(members);
 }

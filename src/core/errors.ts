@@ -77,18 +77,25 @@ export class ResultUnavailableError extends CeleryTsError {
 }
 
 /**
- * The remote task failed. `excType`, `excMessage` and `excModule` are what the worker reported
- * (the Python exception class name when a Python worker ran it); `traceback` is its stack.
+ * The remote task failed. `excType` and `excModule` are what the worker reported (the Python
+ * exception class name when a Python worker ran it); `excMessage` is the error's message as
+ * Python's `str(exc)` gives it, `excArgs` the exception's arguments as sent (`exc_message` on
+ * the wire), `remoteTraceback` the worker's stack.
  */
 export class TaskFailedError extends CeleryTsError {
+  /** The error's message, e.g. `division by zero`. */
+  readonly excMessage: string;
   constructor(
     readonly taskId: string,
     readonly excType: string,
-    readonly excMessage: unknown[],
+    /** The exception's arguments (Celery's `exc_message` list). */
+    readonly excArgs: unknown[],
     readonly excModule: string | null,
     readonly remoteTraceback: string | null,
   ) {
-    super('CELERYTS_TASK_FAILED', `${excType}: ${excMessage.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(', ')}`);
+    const text = excArgs.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(', ');
+    super('CELERYTS_TASK_FAILED', `${excType}: ${text}`);
+    this.excMessage = text;
   }
 }
 

@@ -19,8 +19,30 @@ export interface SignatureJSON {
   [extra: string]: unknown;
 }
 
-/** A call waiting to be made; `R` is the task's result type. */
-export class Signature<R = unknown> {
+/**
+ * The argument lists `task.s(...)` takes: any tail of the task's parameters (Celery's partial
+ * signatures: `add.s(10)` fixes the last argument, the parent's result or `delay(5)` fills the
+ * first). A non-tuple list (rest parameters, untyped tasks) is taken as it is.
+ */
+export type TrailingArgs<A extends unknown[]> = number extends A['length'] ? A : A extends [] ? [] : A extends [unknown?, ...infer R] ? A | TrailingArgs<R> : A;
+
+type AnyOf<S extends unknown[]> = { [K in keyof S]: any };
+
+/** The parameters of `A` still open once the trailing arguments `S` are given: what the signature takes when called. */
+export type LeadingArgs<A extends unknown[], S extends unknown[]> = number extends A['length']
+  ? A
+  : A extends [...infer P, ...AnyOf<S>]
+    ? P
+    : A extends [infer H, ...infer T]
+      ? [H, ...LeadingArgs<T, S>]
+      : [];
+
+/**
+ * A call waiting to be made. `R` is the task's result type; `P` the arguments it still takes
+ * in front of its own (from `delay(...)` or, in a chain, the previous step's result):
+ * `unknown[]` when anything goes (signatures by name, and immutable ones, which ignore them).
+ */
+export class Signature<R = unknown, P extends unknown[] = unknown[]> {
   /** Set when the signature was made from a Task object, so its name can be resolved late. */
   readonly #task: Task<any, any> | undefined;
   #name: string | undefined;
@@ -66,12 +88,12 @@ export class Signature<R = unknown> {
   }
 
   /** Send with extra positional args prepended (Celery's partial semantics; ignored when immutable). */
-  delay(...args: unknown[]): Promise<AsyncResult<R>> {
+  delay(...args: P): Promise<AsyncResult<R>> {
     return this.applyAsync(args);
   }
 
   /** Send, merging args (prepended), kwargs and options into the signature's own. */
-  async applyAsync(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: SendOptions = {}): Promise<AsyncResult<R>> {
+  async applyAsync(args: Partial<P> | P = [] as unknown as P, kwargs: Record<string, unknown> = {}, options: SendOptions = {}): Promise<AsyncResult<R>> {
     const name = await this.resolveName();
     const app = await currentApp();
     const a = this.immutable ? this.args : [...args, ...this.args];
@@ -80,8 +102,8 @@ export class Signature<R = unknown> {
   }
 
   /** A copy with more options, in Celery's snake_case wire form (queue, countdown, link, ...). */
-  set(options: Record<string, unknown>): Signature<R> {
-    const s = new Signature<R>(this.#task ?? this.#name!, this.args, this.kwargs, { ...this.options, ...options }, this.immutable);
+  set(options: Record<string, unknown>): Signature<R, P> {
+    const s = new Signature<R, P>(this.#task ?? this.#name!, this.args, this.kwargs, { ...this.options, ...options }, this.immutable);
     return s;
   }
 }

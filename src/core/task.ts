@@ -10,7 +10,7 @@ import { requestContext, type Request } from './request.js';
 import { backoffSeconds, Retry, type RetryOptions } from './retry.js';
 import type { AsyncResult } from './result.js';
 import type { SendOptions } from './send-options.js';
-import { Signature } from './signature.js';
+import { Signature, type LeadingArgs, type TrailingArgs } from './signature.js';
 
 /** Failure details handed to onFailure / onRetry / afterReturn. */
 export interface ExceptionDetails {
@@ -174,8 +174,11 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
     return this.applyAsync(args);
   }
 
-  /** Send with args, kwargs and options (Celery's apply_async). */
-  async applyAsync(args?: A | unknown[], kwargs?: Record<string, unknown>, options?: SendOptions): Promise<AsyncResult<R>> {
+  /**
+   * Send with args, kwargs and options (Celery's apply_async). `args` may stop early when
+   * `kwargs` fills the rest by name (`add.applyAsync([2], { y: 3 })`); each given one is typed.
+   */
+  async applyAsync(args?: A | Partial<A>, kwargs?: Record<string, unknown>, options?: SendOptions): Promise<AsyncResult<R>> {
     const app = await currentApp();
     const name = await app.nameOf(this);
     const opts: SendOptions = { ...options };
@@ -186,14 +189,17 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
     return app.sendTask<R>(name, (args ?? []) as unknown[], kwargs ?? {}, opts);
   }
 
-  /** A signature of a call (partial: args given later are prepended). */
-  s(...args: unknown[]): Signature<R> {
-    return new Signature<R>(this, args);
+  /**
+   * A signature of a call, partial as in Celery: the arguments given are the last ones, those
+   * given later (`delay(5)`, or a chain's previous result) come first: `add.s(10)` is add(?, 10).
+   */
+  s<S extends TrailingArgs<A>>(...args: S): Signature<R, LeadingArgs<A, S>> {
+    return new Signature<R, LeadingArgs<A, S>>(this, args);
   }
 
-  /** An immutable signature: ignores the parent's result in chains and callbacks. */
-  si(...args: unknown[]): Signature<R> {
-    return new Signature<R>(this, args, {}, {}, true);
+  /** An immutable signature, all arguments given: ignores the parent's result in chains and callbacks. */
+  si(...args: A): Signature<R, unknown[]> {
+    return new Signature<R, unknown[]>(this, args, {}, {}, true);
   }
 
   /** A signature with args, kwargs and options (Celery's signature()). */
@@ -207,15 +213,23 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
    */
   invoke(args: unknown[], kwargs: Record<string, unknown>): R | Promise<R> {
     this.#params ??= this.#readParams();
-    const bound = bindArguments(this.#params, args, kwargs);
+    const bound = bindArguments(this.#params, args, kwargs, this.#shortName());
     return this.bind ? (this.run as (...a: unknown[]) => R | Promise<R>)(this, ...bound) : this.run(...(bound as A));
   }
 
   #readParams(): ParamSpec {
     const spec = paramSpec(this.run);
     // With bind the first parameter is the task itself, not a keyword target.
-    if (this.bind && spec.names.length) return { ...spec, names: spec.names.slice(1), kwargsIndex: spec.kwargsIndex - 1 };
+    if (this.bind && spec.names.length) {
+      return { ...spec, names: spec.names.slice(1), kwargsIndex: spec.kwargsIndex - 1, required: Math.max(0, spec.required - 1) };
+    }
     return spec;
+  }
+
+  /** The name Python's TypeErrors use: `add` for proj.tasks.add. */
+  #shortName(): string {
+    const name = this.#name ?? (this.run.name || 'task');
+    return name.slice(name.lastIndexOf('.') + 1);
   }
 }
 

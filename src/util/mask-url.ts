@@ -22,18 +22,16 @@ interface Userinfo {
  * without a scheme (`user:pass@host`). Undefined when there is no password.
  *
  * A valid URL's userinfo ends at the last `@` before the first `/`, `?` or `#`. Real
- * configurations are not always valid: cloud secret keys often hold an unencoded `/`, which
- * moves the `@` past that boundary. Leaking such a password is worse than masking too much,
- * so when the authority has no `@` but the rest of the URL does, the last `@` wins: a URL like
- * `amqp://host:5672/v?x=a@b` is then over-masked, which is harmless.
+ * configurations are not always valid: passwords often hold an unencoded `@`, `/`, `?` or
+ * `#` (cloud secret keys, generated passwords), which moves an `@` past that boundary, and
+ * then only the last `@` of the whole URL ends the password. Leaking part of a password is
+ * worse than masking too much, so the last `@` always wins: a URL whose path or query also
+ * holds an `@` after a `user:password@` (rare) is over-masked, which is harmless.
  */
 function splitUserinfo(url: string): Userinfo | undefined {
   const scheme = SCHEME.exec(url)?.[0] ?? '';
   const rest = url.slice(scheme.length);
-  const authorityEnd = rest.search(/[/?#]/);
-  const authority = authorityEnd < 0 ? rest : rest.slice(0, authorityEnd);
-  let at = authority.lastIndexOf('@');
-  if (at < 0) at = rest.lastIndexOf('@');
+  const at = rest.lastIndexOf('@');
   if (at < 0) return undefined;
   const userinfo = rest.slice(0, at);
   const colon = userinfo.indexOf(':');
@@ -67,4 +65,15 @@ export function redactPassword(text: string, url: string): string {
   }
   if (decoded && decoded !== password) out = out.split(decoded).join(MASK);
   return out;
+}
+
+/** Things in free text that look like URLs: a scheme, `://`, then up to a space or a quote. */
+const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"'`<>]+/gi;
+
+/**
+ * Every URL in `text` with its password masked (messages that quote a value the user gave,
+ * such as a config error about a mistyped scheme: `ampq://user:S3cret@host`).
+ */
+export function maskUrlsIn(text: string): string {
+  return text.replace(URL_IN_TEXT, (url) => maskUrl(url));
 }

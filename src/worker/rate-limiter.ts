@@ -35,6 +35,9 @@ export class RateLimiter<T> {
     }
     if (lane) {
       lane.bucket.rate = rate;
+      // The timer was set for the old rate (maybe an hour away): set it again for the new one.
+      if (lane.timer) clearTimeout(lane.timer);
+      lane.timer = undefined;
       this.#schedule(lane);
     } else this.#lanes.set(taskName, { bucket: new TokenBucket(rate), waiting: new Deque(), timer: undefined });
   }

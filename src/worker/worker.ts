@@ -267,7 +267,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const replyTo = d.properties.replyTo;
     if (taskId && replyTo) {
       void this.#ctx?.backend
-        .markState({ id: taskId, replyTo, correlationId: d.properties.correlationId ?? taskId }, States.FAILURE, serializeError(err), null)
+        // The reason travels as the traceback: exc_message stays what Python expects (NotRegistered(name)),
+        // and the caller still learns why, with the worker's "did you mean".
+        .markState({ id: taskId, replyTo, correlationId: d.properties.correlationId ?? taskId }, States.FAILURE, serializeError(err), err.message)
         ?.catch(() => undefined);
     }
   }

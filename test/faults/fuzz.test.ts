@@ -1,7 +1,8 @@
 /**
  * Random headers and bodies fed to a worker for FUZZ_SECONDS (default 30): the worker never
  * crashes (an unhandled rejection would end it: Node's default), logs nothing uncaught, keeps
- * its memory flat after a warm-up, and still runs a good task at the end. FUZZ_SEED replays a run.
+ * its memory flat after a warm-up, and still runs a good task at the end. FUZZ_SEED replays a run;
+ * with CI set (.ci/run sets it) the seed is fixed.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -13,7 +14,13 @@ import { client, endedIds, nodeOf, setup, startWorker, statsOf, terminate, type 
 import { privateRabbit } from './private-rabbit.js';
 
 const SECONDS = Number(process.env['FUZZ_SECONDS'] ?? 30);
-const SEED = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
+/**
+ * CI replays one seed, so a red run is the code's fault, not the dice's: the one that found
+ * the link-callback stall. Locally each run draws a new one (printed, replay with FUZZ_SEED).
+ */
+const CI_SEED = 681802175;
+const SEED = Number(process.env['FUZZ_SEED'] ?? (process.env['CI'] ? CI_SEED : Math.floor(Math.random() * 2 ** 31)));
+console.log(`fuzz seed ${SEED} (${process.env['FUZZ_SEED'] ? 'FUZZ_SEED' : process.env['CI'] ? 'fixed in CI' : 'random; replay with FUZZ_SEED'})`);
 const MAX_BYTES = 256 * 1024;
 const MB = 1024 * 1024;
 

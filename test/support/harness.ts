@@ -5,10 +5,11 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { createApp, Worker, type App, type UserConfig } from 'celeryts';
 import { REPO, tempDir } from './helpers.js';
+import { LogCapture } from './log-capture.js';
+
+export { LogCapture };
 
 export const BIN = path.join(REPO, 'bin', 'celeryts.js');
 export const E2E = path.join(REPO, 'test', 'fixtures', 'e2e');
@@ -33,23 +34,6 @@ export function readRecord(file: string): { event: string; label: string; at: nu
       const [event, label, at, pid] = l.split(' ');
       return { event: event!, label: label!, at: Number(at), pid: Number(pid) };
     });
-}
-
-/** Captured pino JSON lines. */
-export class LogCapture {
-  readonly lines: Record<string, unknown>[] = [];
-  readonly stream = new Writable({
-    write: (chunk: Buffer, _enc, done) => {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) this.lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  logger(level = 'info') {
-    return pino({ level }, this.stream);
-  }
-  find(re: RegExp): Record<string, unknown> | undefined {
-    return this.lines.find((l) => re.test(String(l['msg'])));
-  }
 }
 
 /** A worker and a client app in this process, on one broker. */
@@ -84,39 +68,59 @@ export async function startInProcess(options: { brokerUrl: string; config?: User
 }
 
 /** Run the CLI to completion. */
-export function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): SpawnSyncReturns<string> {
+export function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number; input?: string } = {}): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? REPO,
     env: { ...process.env, ...options.env },
     encoding: 'utf8',
     timeout: options.timeout ?? 30_000,
+    ...(options.input !== undefined ? { input: options.input } : {}),
   });
 }
 
 /** A worker process; resolves once it logs that it is ready. */
 export interface WorkerProcess {
   child: ChildProcess;
+  /** stdout and stderr as they arrived, interleaved. */
   output(): string;
+  stdout(): string;
+  stderr(): string;
   exited: Promise<number | null>;
 }
 
 /** Start `celeryts worker` as a child process and wait until it is ready (unless `waitReady` is false). */
-export async function spawnWorker(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; waitReady?: boolean } = {}): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker', ...args], {
+export async function spawnWorker(
+  args: string[],
+  options: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    waitReady?: boolean /** Options before the command: `celeryts -A x worker`. */;
+    argsBefore?: string[];
+  } = {},
+): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [BIN, ...(options.argsBefore ?? []), 'worker', ...args], {
     cwd: options.cwd ?? REPO,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    stdout += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+    stderr += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 20_000;
   while (options.waitReady !== false && !/ ready\./.test(out)) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-  return { child, output: () => out, exited };
+  return { child, output: () => out, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 /** Poll until `check` returns truthy or time runs out. */

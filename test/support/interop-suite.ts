@@ -149,7 +149,8 @@ export function runInteropSuite(label: string, brokerUrl: string): void {
     let pyOut = '';
     const node = `py-${run}@interop`;
     before(async () => {
-      py = spawn(PY, ['-m', 'celery', '-A', 'proj', 'worker', '-Q', PY_QUEUE, '-n', node, '-P', 'solo', '-l', 'INFO'], {
+      // Without mingle and gossip the Python worker talks to no other worker on the broker: test files run side by side.
+      py = spawn(PY, ['-m', 'celery', '-A', 'proj', 'worker', '-Q', PY_QUEUE, '-n', node, '-P', 'solo', '-l', 'INFO', '--without-mingle', '--without-gossip'], {
         cwd: PYDIR,
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load-config.js';
+import { normalizeLogLevel } from '../../src/config/schema.js';
 import { resolveModule } from '../../src/loader/resolve-module.js';
 import { makeProject } from '../support/project.js';
 
@@ -49,6 +50,49 @@ describe('config discovery and precedence', () => {
   it('refuses a bad value in the environment, naming it', async () => {
     const dir = makeProject({});
     await assert.rejects(loadConfig({ cwd: dir, env: { CELERYTS_BROKER_URL: 'sqs://x' } }), /environment: 'brokerUrl' must start with amqp/);
+  });
+});
+
+describe('config values a user gets wrong', () => {
+  it("takes Celery's level names in any case, and pino's", async () => {
+    assert.deepEqual(['WARNING', 'critical', 'Info', 'DEBUG', 'error', 'fatal', 'warn', 'trace', 'silent'].map(normalizeLogLevel), [
+      'warn',
+      'fatal',
+      'info',
+      'debug',
+      'error',
+      'fatal',
+      'warn',
+      'trace',
+      'silent',
+    ]);
+    assert.equal(normalizeLogLevel('loud'), undefined);
+    const dir = makeProject({ 'celeryts.config.json': JSON.stringify({ logLevel: 'WARNING' }) });
+    assert.equal((await loadConfig({ cwd: dir, env: {} })).logLevel, 'warn');
+    await assert.rejects(loadConfig({ cwd: dir, env: {}, overrides: { logLevel: 'loud' as 'info' } }), /'logLevel' must be one of/);
+  });
+
+  it('refuses a prefetch (concurrency x prefetchMultiplier) over 65535, the AMQP limit', async () => {
+    const dir = makeProject({});
+    await assert.rejects(
+      loadConfig({ cwd: dir, env: {}, overrides: { concurrency: 8, prefetchMultiplier: 10_000 } }),
+      /prefetch = concurrency x prefetchMultiplier = 8 x 10000 = 80000, over the broker limit of 65535/,
+    );
+    assert.equal((await loadConfig({ cwd: dir, env: {}, overrides: { concurrency: 1, prefetchMultiplier: 65_535 } })).prefetchMultiplier, 65_535);
+  });
+
+  it('never quotes a password back: a mistyped scheme, or a URL inside another value', async () => {
+    const dir = makeProject({});
+    const err = await loadConfig({ cwd: dir, env: { CELERYTS_BROKER_URL: 'ampq://user:S3cret@rabbit:5672//' } }).catch((e: Error) => e);
+    assert.match(String(err), /must start with amqp:\/\/.* \(got "ampq:\/\/user:\*\*\*\*@rabbit:5672\/\/"\)/);
+    assert.doesNotMatch(String(err), /S3cret/);
+    const nested = await loadConfig({ cwd: dir, env: {}, overrides: { imports: 'amqp://u:Hidden@h' as unknown as string[] } }).catch((e: Error) => e);
+    assert.doesNotMatch(String(nested), /Hidden/);
+  });
+
+  it('resolves a relative logFile against the config folder', async () => {
+    const dir = makeProject({ 'celeryts.config.json': JSON.stringify({ logFile: 'logs/w.log' }) });
+    assert.equal((await loadConfig({ cwd: dir, env: {} })).logFile, path.join(dir, 'logs/w.log'));
   });
 });
 

@@ -62,6 +62,29 @@ describe('task options', () => {
     const bound = task({ bind: true }, (self, x: number) => `${typeof self.run}:${x}`);
     assert.equal(bound.invoke([], { x: 7 }), 'function:7');
   });
+  it("fails a call that leaves a required parameter empty with Python's TypeError, as Python would", () => {
+    const add = task({ name: 'proj.tasks.add' }, (x: number, y: number) => x + y);
+    assert.throws(() => add.invoke([1], {}), { name: 'TypeError', message: "add() missing 1 required positional argument: 'y'" });
+    assert.throws(() => add.invoke([], {}), { message: "add() missing 2 required positional arguments: 'x' and 'y'" });
+    assert.throws(() => add.invoke([], { y: 1 }), { message: "add() missing 1 required positional argument: 'x'" });
+    const three = task({ name: 't.three' }, (a: number, b: number, c: number) => a + b + c);
+    assert.throws(() => three.invoke([], {}), { message: "three() missing 3 required positional arguments: 'a', 'b', and 'c'" });
+    const bound = task({ bind: true, name: 't.bound' }, (_self, x: number) => x);
+    assert.throws(() => bound.invoke([], {}), { message: "bound() missing 1 required positional argument: 'x'" });
+    // Defaults, destructured options and rest parameters are not required.
+    assert.equal(task((x: number, y = 10) => x + y).invoke([1], {}), 11);
+    assert.equal(task((a: number, { scale = 2 }: { scale?: number } = {}) => a * scale).invoke([3], {}), 6);
+    assert.equal(task((...xs: number[]) => xs.length).invoke([], {}), 0);
+    assert.deepEqual(
+      [
+        paramSpec((a: number, b = a === 1 ? 2 : 3, c?: number) => [a, b, c]).required,
+        paramSpec(function f(a: string, b: string) {
+          return a + b;
+        }).required,
+      ],
+      [1, 2],
+    );
+  });
   it('reads parameter lists of arrows, functions and methods', () => {
     assert.deepEqual(paramSpec((a: number, b: string) => a + b).names, ['a', 'b']);
     assert.deepEqual(

@@ -24,7 +24,7 @@ export interface ThreadData {
 const port = parentPort!;
 const send = (m: FromThread) => port.postMessage(m);
 const { config, modules } = workerData as ThreadData;
-const log = createLogger({ level: config.logLevel, pretty: false });
+const log = createLogger({ level: config.logLevel, pretty: false, file: config.logFile });
 const app = new App(config, { logger: log });
 setCurrentApp(app);
 
