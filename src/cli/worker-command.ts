@@ -134,12 +134,12 @@ script): npx does not pass SIGTERM on.`,
           `celeryts worker ${worker.nodeName} starting (config ${app.config.configFile ?? '(none: defaults)'}, broker ${broker})`,
         );
       }
-      await connectWithRetry(app);
-      // Checked before the worker starts, so a bad schedule exits 2 with nothing consumed.
+      // Checked before connecting, so a bad schedule exits 2 at once with nothing consumed.
       if (flags.beat) {
         beat = await BeatService.create(app);
         app.log.info({ store: beat.store.description, election: beat.store.election, entries: beat.configEntries.length }, 'beat: embedded in this worker');
       }
+      await connectWithRetry(app);
       await worker.start();
       beat?.start();
     } catch (err) {
