@@ -60,13 +60,14 @@ export class App implements AppPort {
   /** The connected broker (connects on first use). */
   broker(): Promise<Broker> {
     this.#broker ??= (async () => {
-      const { brokerTls, brokerHeartbeat, brokerTransportOptions } = this.config;
+      const { brokerTls, brokerHeartbeat, brokerTransportOptions, brokerReconnectMaxRetries } = this.config;
       const b =
         this.#injected ??
         (await createBroker(this.config.brokerUrl, {
           logger: this.log,
           ...(brokerTls ? { tls: brokerTls } : {}),
           ...(brokerHeartbeat !== undefined ? { heartbeatSeconds: brokerHeartbeat } : {}),
+          reconnectMaxRetries: brokerReconnectMaxRetries,
           redis: brokerTransportOptions,
         }));
       b.on('error', (err) => this.log.error({ err, broker: b.displayUrl }, 'broker error'));
@@ -84,7 +85,10 @@ export class App implements AppPort {
   async backend(): Promise<ResultBackend> {
     if (!this.#backend) {
       const broker = await this.broker();
-      this.#backend ??= this.config.resultBackend === 'rpc' ? new RpcBackend(broker, this.log) : new NoneBackend();
+      this.#backend ??=
+        this.config.resultBackend === 'rpc'
+          ? new RpcBackend(broker, this.log, { replyQueueExpiresMs: Math.round(this.config.rpcReplyQueueExpires * 1000) })
+          : new NoneBackend();
     }
     return this.#backend;
   }

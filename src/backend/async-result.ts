@@ -12,6 +12,8 @@ export class ResultState {
   state: string = States.PENDING;
   result: unknown = null;
   traceback: string | null = null;
+  /** Set when the result can no longer arrive (connection gave up, reply queue expired). */
+  lost: Error | undefined;
   #waiters: (() => void)[] = [];
 
   /** Apply a state message. */
@@ -25,9 +27,16 @@ export class ResultState {
     }
   }
 
-  /** Resolve once a ready state is reached. */
+  /** The result cannot arrive any more: waiters wake up and get() rejects with `err`. */
+  lose(err: Error): void {
+    if (READY_STATES.has(this.state) || this.lost) return;
+    this.lost = err;
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Resolve once a ready state is reached (or the result is lost). */
   whenReady(): Promise<void> {
-    if (READY_STATES.has(this.state)) return Promise.resolve();
+    if (READY_STATES.has(this.state) || this.lost) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 }
@@ -60,7 +69,7 @@ export class StateAsyncResult<R> implements AsyncResult<R> {
   }
 
   async get(options: { timeout?: number } = {}): Promise<R> {
-    if (!this.ready()) {
+    if (!this.ready() && !this.st.lost) {
       const timeout = options.timeout;
       if (timeout === undefined) await this.st.whenReady();
       else {
@@ -74,6 +83,7 @@ export class StateAsyncResult<R> implements AsyncResult<R> {
       }
     }
     if (this.st.state === States.SUCCESS) return this.st.result as R;
+    if (this.st.lost) throw this.st.lost;
     if (this.st.state === States.REVOKED) throw new TaskRevokedError(this.id);
     throw failureError(this.id, this.st.result, this.st.traceback);
   }

@@ -71,6 +71,11 @@ export interface UserConfig {
   brokerUrl?: string;
   /** 'rpc://' (results back to the caller as messages) or 'none'. */
   resultBackend?: string;
+  /**
+   * Seconds an rpc reply queue outlives its client's connection (x-expires): results sent while
+   * the client is disconnected wait this long. Default 3600. A client that exits cleanly deletes it.
+   */
+  rpcReplyQueueExpires?: number;
   /** Queue tasks go to when neither the call nor the task names one. Default 'celery'. */
   defaultQueue?: string;
   /** Per-queue declaration options (type, max priority, dead-lettering). */
@@ -93,6 +98,13 @@ export interface UserConfig {
   brokerConnectionRetryOnStartup?: boolean;
   /** How many times to retry the broker connection at start before giving up; 0 retries forever (broker_connection_max_retries). Default 100. */
   brokerConnectionMaxRetries?: number;
+  /**
+   * Once running, how many failed reconnect attempts (backoff capped at 3 s) before the broker
+   * connection gives up: a worker then exits 1, a client's pending waits reject with
+   * CELERYTS_BROKER_GAVE_UP. Default 0: retry forever. (Celery applies broker_connection_max_retries,
+   * 100, here too; celeryts keeps that key for start-up only: see README "Broker connection".) amqp.
+   */
+  brokerReconnectMaxRetries?: number;
   /** Worker node name; %h = host name, %n = short host, %d = domain. Default 'celery@%h'. */
   workerName?: string;
   /** Publish Celery's monitoring events on `celeryev` (worker_send_task_events, `-E`). Default false. */
@@ -150,6 +162,7 @@ export interface Config {
   imports: string[];
   brokerUrl: string;
   resultBackend: 'rpc' | 'none';
+  rpcReplyQueueExpires: number;
   defaultQueue: string;
   queues: Record<string, QueueOptions>;
   concurrency: number;
@@ -161,6 +174,7 @@ export interface Config {
   logFile: string | undefined;
   brokerConnectionRetryOnStartup: boolean;
   brokerConnectionMaxRetries: number;
+  brokerReconnectMaxRetries: number;
   workerName: string;
   sendEvents: boolean;
   pool: 'async' | 'threads';
@@ -218,6 +232,7 @@ const CHECKS: Record<keyof UserConfig, Check> = {
       ? undefined
       : 'must start with amqp://, amqps://, redis://, rediss://, sentinel:// or file://'),
   resultBackend: (v) => (v === 'rpc://' || v === 'rpc' || v === 'none' || v === 'disabled' ? undefined : "must be 'rpc://' or 'none'"),
+  rpcReplyQueueExpires: (v) => (typeof v === 'number' && v >= 1 && Number.isFinite(v) ? undefined : 'must be a number of seconds, 1 or more'),
   defaultQueue: isString,
   queues: isObject,
   concurrency: isPosInt,
@@ -229,6 +244,7 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   logFile: isString,
   brokerConnectionRetryOnStartup: isBool,
   brokerConnectionMaxRetries: isNonNegInt,
+  brokerReconnectMaxRetries: isNonNegInt,
   workerName: isString,
   sendEvents: isBool,
   brokerTls: isObject,
@@ -313,6 +329,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
   return {
     imports: [],
     resultBackend: 'rpc',
+    rpcReplyQueueExpires: 3600,
     defaultQueue: 'celery',
     queues: {},
     concurrency: availableParallelism(),
@@ -324,6 +341,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     logFile: undefined,
     brokerConnectionRetryOnStartup: true,
     brokerConnectionMaxRetries: 100,
+    brokerReconnectMaxRetries: 0,
     workerName: 'celery@%h',
     sendEvents: false,
     pool: 'async',

@@ -181,6 +181,12 @@ export function supportedQueueOptions(broker: Pick<Broker, 'capabilities'>, opti
   };
 }
 
+/** What a reconnection found. */
+export interface ReconnectInfo {
+  /** Queues with an expiry (expiresMs) that had expired and were declared again. */
+  readonly recreatedQueues: readonly string[];
+}
+
 /** Lifecycle events every adapter emits. */
 export interface BrokerEvents {
   /**
@@ -191,8 +197,12 @@ export interface BrokerEvents {
    * repaired silently; its deliveries then turn `stale`.)
    */
   disconnected: (err: Error | undefined) => void;
-  /** The adapter reconnected, redeclared its topology and resumed its consumers. */
-  reconnected: () => void;
+  /**
+   * The adapter reconnected, redeclared its topology and resumed its consumers. `info` (AMQP)
+   * names the queues declared with an expiry that the server had deleted meanwhile and that were
+   * declared anew: whatever was routed to them while they did not exist is gone.
+   */
+  reconnected: (info?: ReconnectInfo) => void;
   /** A non-recoverable error. The app always listens (an unheard 'error' would crash the process). */
   error: (err: Error) => void;
 }

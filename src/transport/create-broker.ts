@@ -21,6 +21,8 @@ export interface BrokerSettings {
   tls?: BrokerTlsFiles;
   /** AMQP heartbeat in seconds (0 disables). */
   heartbeatSeconds?: number;
+  /** AMQP: failed reconnect attempts of a running connection before giving up (0: never). */
+  reconnectMaxRetries?: number;
   /** Redis transport options (Celery's broker_transport_options): visibility timeout, key prefix, sentinel master. */
   redis?: RedisTransportOptions;
 }
@@ -61,6 +63,7 @@ export async function createBroker(url: string, settings: BrokerSettings = {}): 
       ...(settings.logger ? { logger: settings.logger } : {}),
       ...(settings.tls ? { tls: readTls(settings.tls) } : {}),
       ...(settings.heartbeatSeconds !== undefined ? { heartbeatSeconds: settings.heartbeatSeconds } : {}),
+      ...(settings.reconnectMaxRetries !== undefined ? { reconnectMaxRetries: settings.reconnectMaxRetries } : {}),
     });
   }
   if (isRedisUrl(url)) {

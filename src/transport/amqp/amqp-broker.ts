@@ -11,7 +11,8 @@
  *                                         |   ^
  *                                         |   +-- attempt failed: sleep (full jitter,
  *                                         |       100 ms doubling to 3 s), try again
- *                                         +-- 403 / vhost refused --> closed, emit 'error'
+ *                                         +-- reconnectMaxRetries failed attempts (default:
+ *                                             never) --> closed, emit 'error' (BrokerGaveUpError)
  *   any --close()--> closed (no reconnect after that)
  *
  * An attempt (#openSession) is: connect, open the confirm channel, replay every declaration
@@ -49,7 +50,7 @@ import type {
   PublishOptions,
   QueueOptions,
 } from '../../core/broker.js';
-import { BrokerError, ConfigError } from '../../core/errors.js';
+import { BrokerError, BrokerGaveUpError, ConfigError } from '../../core/errors.js';
 import { errorMessage, isPermanentConnectFailure, replyCode, toBrokerError } from './amqp-errors.js';
 import { fullJitterDelay } from './backoff.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
@@ -106,7 +107,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
    */
   #live: AmqpSession | undefined;
   /** The connection attempt under way, so close() can wait for it instead of leaking it. */
-  #attempt: Promise<void> | undefined;
+  #attempt: Promise<unknown> | undefined;
   #generation = 0;
   #connecting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -186,8 +187,8 @@ export class AmqpBroker extends EventEmitter implements Broker {
     }
   }
 
-  /** One connection attempt; on success the session is installed and the state is 'open'. */
-  #openSession(): Promise<void> {
+  /** One connection attempt; on success the session is installed and the state is 'open'. Resolves with the expired queues it declared again. */
+  #openSession(): Promise<string[]> {
     const attempt = this.#setUpSession();
     this.#attempt = attempt;
     const clear = (): void => {
@@ -197,7 +198,8 @@ export class AmqpBroker extends EventEmitter implements Broker {
     return attempt;
   }
 
-  async #setUpSession(): Promise<void> {
+  async #setUpSession(): Promise<string[]> {
+    let recreated: string[] = [];
     const generation = ++this.#generation;
     const session = await AmqpSession.open(this.#amqpUrl, socketOptions(this.#opts), generation, this.#opts.logger, (err) =>
       this.#onSessionLost(generation, err),
@@ -205,6 +207,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
     this.#live = session;
     try {
       const confirmChannel = await session.openConfirmChannel();
+      recreated = await this.#expiredQueues(session);
       await this.#registry.replay(sessionTopology(session), (what, err) => {
         if (!session.alive) throw err;
         this.#opts.logger.warn({ err: this.#safeMessage(err) }, `could not declare ${what} again after reconnecting; skipped`);
@@ -233,6 +236,31 @@ export class AmqpBroker extends EventEmitter implements Broker {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.resolve(session);
+    return recreated;
+  }
+
+  /**
+   * Queues declared with an expiry (and so meant to outlive a lost connection) that no longer
+   * exist: the replay that follows declares them again, but what was routed to them meanwhile is
+   * gone, and their owners (the rpc backend) must hear it. A passive declare each, on a channel
+   * of its own since a missing queue closes the channel with 404.
+   */
+  async #expiredQueues(session: AmqpSession): Promise<string[]> {
+    const candidates = this.#registry.queuesWithExpiry();
+    const missing = await Promise.all(
+      candidates.map((name) =>
+        session
+          .throwaway((ch) => ch.checkQueue(name))
+          .then(
+            () => undefined,
+            (err: unknown) => {
+              if (replyCode(err) === 404) return name;
+              throw err;
+            },
+          ),
+      ),
+    );
+    return missing.filter((n): n is string => n !== undefined);
   }
 
   #onSessionLost(generation: number, err: Error | undefined): void {
@@ -248,22 +276,36 @@ export class AmqpBroker extends EventEmitter implements Broker {
     const cause = err ? toBrokerError('lost the broker connection', err, this.#url) : undefined;
     this.#opts.logger.warn({ err: cause?.message }, 'broker connection lost; reconnecting');
     this.#emitSafely('disconnected', cause);
+    const max = this.#opts.reconnectMaxRetries;
     for (let attempt = 0; ; attempt++) {
       await this.#pause(fullJitterDelay(attempt, this.#opts.reconnectInitialDelayMs, this.#opts.reconnectMaxDelayMs));
       if (this.#closing) return;
+      let recreatedQueues: string[];
       try {
-        await this.#openSession();
+        recreatedQueues = await this.#openSession();
       } catch (e) {
         if (this.#closing) return;
-        if (isPermanentConnectFailure(e)) {
-          this.#fatal(toBrokerError('the broker refused the reconnection', e, this.#url));
+        const failed = attempt + 1;
+        if (max > 0 && failed >= max) {
+          const last = toBrokerError('last attempt', e, this.#url);
+          this.#fatal(
+            new BrokerGaveUpError(failed, `gave up reconnecting to the broker (${this.displayUrl}) after ${failed} failed attempts; ${last.message}`),
+          );
           return;
         }
-        this.#opts.logger.warn({ attempt: attempt + 1, err: this.#safeMessage(e) }, 'reconnect attempt failed; retrying');
+        // A refusal (permissions cleared, a vhost being recreated, credentials rotated) is retried
+        // too: it was accepted before, so an operator may well be fixing it right now, and a worker
+        // that stops for good leaves its queues without consumers until someone notices.
+        const refused = isPermanentConnectFailure(e);
+        this.#opts.logger.warn(
+          { attempt: failed, maxRetries: max || null, err: this.#safeMessage(e) },
+          refused ? 'the broker refused the reconnection; retrying' : 'reconnect attempt failed; retrying',
+        );
         continue;
       }
       this.#opts.logger.warn({ attempts: attempt + 1 }, 'broker connection restored');
-      this.#emitSafely('reconnected');
+      if (recreatedQueues.length > 0) this.#opts.logger.warn({ queues: recreatedQueues }, 'queues had expired while disconnected and were declared anew');
+      this.#emitSafely('reconnected', { recreatedQueues });
       return;
     }
   }
@@ -292,7 +334,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
   }
 
   /** A non-recoverable failure: stop everything and report it once. */
-  #fatal(err: BrokerError): void {
+  #fatal(err: BrokerGaveUpError): void {
     this.#state = 'closed';
     this.#closing ??= Promise.resolve();
     this.#rejectWaiters(err);

@@ -33,6 +33,11 @@ export interface AmqpBrokerOptions {
    * within about 3 s of the broker's return (the fault suite holds it to 5 s).
    */
   reconnectMaxDelayMs?: number;
+  /**
+   * Failed reconnect attempts after a running connection was lost before the broker gives up
+   * (closes for good and emits 'error' with a BrokerGaveUpError). Default 0: never give up.
+   */
+  reconnectMaxRetries?: number;
   /** Publishes accepted while disconnected before new ones are refused. Default 10,000. */
   maxBufferedPublishes?: number;
   /** How long close() waits for outstanding publisher confirms. Default 5 s. */
@@ -52,6 +57,7 @@ export interface ResolvedAmqpOptions {
   readonly connectTimeoutMs: number;
   readonly reconnectInitialDelayMs: number;
   readonly reconnectMaxDelayMs: number;
+  readonly reconnectMaxRetries: number;
   readonly maxBufferedPublishes: number;
   readonly closeTimeoutMs: number;
   readonly connectionName: string;
@@ -78,6 +84,7 @@ export function resolveOptions(options: AmqpBrokerOptions = {}): ResolvedAmqpOpt
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     reconnectInitialDelayMs: options.reconnectInitialDelayMs ?? 100,
     reconnectMaxDelayMs: options.reconnectMaxDelayMs ?? 3_000,
+    reconnectMaxRetries: options.reconnectMaxRetries ?? 0,
     maxBufferedPublishes: options.maxBufferedPublishes ?? 10_000,
     closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
     connectionName: options.connectionName ?? 'celeryts',

@@ -56,6 +56,11 @@ export class TopologyRegistry {
     for (const [key, binding] of this.#bindings) if (binding.queue === name) this.#bindings.delete(key);
   }
 
+  /** Queues that outlive a lost connection only for a while: declared with an expiry, not auto-delete or exclusive. */
+  queuesWithExpiry(): string[] {
+    return [...this.#queues].filter(([, o]) => o.expiresMs !== undefined && !o.autoDelete && !o.exclusive).map(([name]) => name);
+  }
+
   /** How a queue was declared here, or undefined when it was not declared through this broker. */
   queueOptions(name: string): QueueOptions | undefined {
     return this.#queues.get(name);
