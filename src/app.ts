@@ -60,7 +60,7 @@ export class App implements AppPort {
   /** The connected broker (connects on first use). */
   broker(): Promise<Broker> {
     this.#broker ??= (async () => {
-      const { brokerTls, brokerHeartbeat, brokerTransportOptions, brokerReconnectMaxRetries } = this.config;
+      const { brokerTls, brokerHeartbeat, brokerTransportOptions, brokerReconnectMaxRetries, brokerFailoverStrategy } = this.config;
       const b =
         this.#injected ??
         (await createBroker(this.config.brokerUrl, {
@@ -68,6 +68,7 @@ export class App implements AppPort {
           ...(brokerTls ? { tls: brokerTls } : {}),
           ...(brokerHeartbeat !== undefined ? { heartbeatSeconds: brokerHeartbeat } : {}),
           reconnectMaxRetries: brokerReconnectMaxRetries,
+          failoverStrategy: brokerFailoverStrategy,
           redis: brokerTransportOptions,
         }));
       b.on('error', (err) => this.log.error({ err, broker: b.displayUrl }, 'broker error'));

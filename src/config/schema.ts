@@ -9,7 +9,8 @@ import type { QueueOptions } from '../core/broker.js';
 import type { BrokerTlsFiles } from '../transport/create-broker.js';
 import type { BeatEntry } from '../beat/entry.js';
 import type { RedisTransportOptions } from '../transport/redis/redis-driver.js';
-import { maskUrl, maskUrlsIn } from '../util/mask-url.js';
+import { maskUrl, maskUrlsIn, splitUrlList } from '../util/mask-url.js';
+import { FAILOVER_STRATEGIES, type FailoverStrategy } from '../transport/amqp/failover.js';
 
 /** Log levels accepted by --loglevel and `logLevel`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -67,8 +68,14 @@ export interface UserConfig {
   root?: string;
   /** Task modules to load: dotted (`proj.tasks`) or paths relative to root. */
   imports?: string[];
-  /** Broker URL: amqp://, amqps://, redis://, rediss://, sentinel:// or file://DIR (default file://.celeryts beside the config). */
-  brokerUrl?: string;
+  /**
+   * Broker URL: amqp://, amqps://, redis://, rediss://, sentinel:// or file://DIR (default
+   * file://.celeryts beside the config). RabbitMQ nodes of a cluster: a list, as an array or as
+   * Celery writes it (`amqp://h1//;amqp://h2//`); see brokerFailoverStrategy.
+   */
+  brokerUrl?: string | string[];
+  /** Order the nodes of a broker URL list are tried in (broker_failover_strategy): 'round-robin' (default) or 'shuffle'. */
+  brokerFailoverStrategy?: FailoverStrategy;
   /** 'rpc://' (results back to the caller as messages) or 'none'. */
   resultBackend?: string;
   /**
@@ -160,7 +167,9 @@ export interface UserConfig {
 export interface Config {
   root: string;
   imports: string[];
+  /** One URL, or a list joined with ';' (Celery's form). */
   brokerUrl: string;
+  brokerFailoverStrategy: FailoverStrategy;
   resultBackend: 'rpc' | 'none';
   rpcReplyQueueExpires: number;
   defaultQueue: string;
@@ -222,15 +231,26 @@ function checkTransportOptions(v: unknown): string | undefined {
   return undefined;
 }
 
+const BROKER_SCHEME = /^(amqps?|file|rediss?|redis\+socket|socket|sentinel):\/\//;
+
+/** One URL, a `;`-separated list or an array of URLs; a list is for RabbitMQ nodes only. */
+function checkBrokerUrl(v: unknown): string | undefined {
+  const urls = Array.isArray(v) ? v : typeof v === 'string' ? splitUrlList(v) : undefined;
+  if (!urls || urls.length === 0 || !urls.every((u) => typeof u === 'string' && u.length > 0)) {
+    return 'must be a non-empty string or a non-empty list of strings';
+  }
+  if (!urls.every((u) => BROKER_SCHEME.test(u))) return 'must start with amqp://, amqps://, redis://, rediss://, sentinel:// or file://';
+  if (urls.length > 1 && !urls.every((u) => /^amqps?:\/\//.test(u))) return 'may list several URLs only for RabbitMQ (amqp:// or amqps://) cluster nodes';
+  return undefined;
+}
+
 /** Validators per key: the single list of what a config may contain. */
 const CHECKS: Record<keyof UserConfig, Check> = {
   root: isString,
   imports: isStringList,
-  brokerUrl: (v) =>
-    isString(v) ??
-    (/^(amqps?|file|rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string)
-      ? undefined
-      : 'must start with amqp://, amqps://, redis://, rediss://, sentinel:// or file://'),
+  brokerUrl: checkBrokerUrl,
+  brokerFailoverStrategy: (v) =>
+    FAILOVER_STRATEGIES.includes(v as FailoverStrategy) ? undefined : `must be one of ${FAILOVER_STRATEGIES.map((x) => `'${x}'`).join(', ')}`,
   resultBackend: (v) => (v === 'rpc://' || v === 'rpc' || v === 'none' || v === 'disabled' ? undefined : "must be 'rpc://' or 'none'"),
   rpcReplyQueueExpires: (v) => (typeof v === 'number' && v >= 1 && Number.isFinite(v) ? undefined : 'must be a number of seconds, 1 or more'),
   defaultQueue: isString,
@@ -329,6 +349,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
   return {
     imports: [],
     resultBackend: 'rpc',
+    brokerFailoverStrategy: 'round-robin',
     rpcReplyQueueExpires: 3600,
     defaultQueue: 'celery',
     queues: {},

@@ -53,12 +53,13 @@ import type {
 import { BrokerError, BrokerGaveUpError, ConfigError } from '../../core/errors.js';
 import { errorMessage, isPermanentConnectFailure, replyCode, toBrokerError } from './amqp-errors.js';
 import { fullJitterDelay } from './backoff.js';
+import { NodeCycle } from './failover.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import { ConsumerRepair } from './consumer-repair.js';
 import { DelayTiers } from './delay-tiers.js';
 import { ManagedConsumer, type ConsumerHooks } from './managed-consumer.js';
 import { toAssertQueueOptions, toPublishOptions } from './mapping.js';
-import { maskUrl, redactPassword } from '../../util/mask-url.js';
+import { maskUrl, redactPassword, splitUrlList } from '../../util/mask-url.js';
 import { connectUrl, resolveOptions, socketOptions, type AmqpBrokerOptions, type ResolvedAmqpOptions } from './options.js';
 import { AmqpSession } from './session.js';
 import { assertExchange, sessionTopology } from './session-topology.js';
@@ -88,8 +89,12 @@ export class AmqpBroker extends EventEmitter implements Broker {
     deliveriesSurviveDisconnect: false,
     fanout: 'queued',
   };
+  /** The URL (list) as given: every password in it is redacted from error messages. */
   readonly #url: string;
-  readonly #amqpUrl: string;
+  /** The nodes of a URL list (one for a single URL), and the order they are tried in. */
+  readonly #urls: string[];
+  readonly #amqpUrls: string[];
+  readonly #nodes: NodeCycle;
   readonly #opts: ResolvedAmqpOptions;
   readonly #registry = new TopologyRegistry();
   readonly #publisher: ConfirmPublisher;
@@ -118,19 +123,23 @@ export class AmqpBroker extends EventEmitter implements Broker {
   constructor(url: string, options: AmqpBrokerOptions = {}) {
     super();
     this.displayUrl = maskUrl(url);
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      // Not the TypeError itself: Node puts the whole input, password included, on it.
-      throw new ConfigError(`invalid broker URL '${this.displayUrl}'`);
-    }
-    if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
-      throw new ConfigError(`the amqp transport needs an amqp:// or amqps:// URL, got '${this.displayUrl}'`);
-    }
     this.#url = url;
+    this.#urls = splitUrlList(url);
+    for (const one of this.#urls) {
+      let parsed: URL;
+      try {
+        parsed = new URL(one);
+      } catch {
+        // Not the TypeError itself: Node puts the whole input, password included, on it.
+        throw new ConfigError(`invalid broker URL '${maskUrl(one)}'`);
+      }
+      if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
+        throw new ConfigError(`the amqp transport needs an amqp:// or amqps:// URL, got '${maskUrl(one)}'`);
+      }
+    }
     this.#opts = resolveOptions(options);
-    this.#amqpUrl = connectUrl(url, this.#opts);
+    this.#amqpUrls = this.#urls.map((one) => connectUrl(one, this.#opts));
+    this.#nodes = new NodeCycle(this.#urls.length, this.#opts.failoverStrategy);
     this.#publisher = new ConfirmPublisher(this.#opts.maxBufferedPublishes, {
       channelFailed: (err) => this.#reopenPublishChannel(err),
     });
@@ -175,12 +184,22 @@ export class AmqpBroker extends EventEmitter implements Broker {
   async #firstConnect(): Promise<void> {
     this.#state = 'connecting';
     try {
-      await this.#openSession();
+      // Each node of a URL list once, in the strategy's order, before reporting a failure.
+      for (let tried = 1; ; tried++) {
+        try {
+          await this.#openSession();
+          break;
+        } catch (err) {
+          if (this.#closing || tried >= this.#nodes.size) throw err;
+          this.#opts.logger.warn({ node: maskUrl(this.#nodeUrl), err: this.#safeMessage(err) }, 'cannot connect to this broker node; trying the next');
+          this.#nodes.next();
+        }
+      }
     } catch (err) {
       this.#connecting = undefined;
       if (this.#closing) throw this.#closedError();
       this.#state = 'idle';
-      const error = toBrokerError('cannot connect to the broker', err, this.#url);
+      const error = toBrokerError('cannot connect to the broker', err, this.#nodeUrl);
       this.#rejectWaiters(error);
       this.#publisher.rejectWaiting(error);
       throw error;
@@ -201,7 +220,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
   async #setUpSession(): Promise<string[]> {
     let recreated: string[] = [];
     const generation = ++this.#generation;
-    const session = await AmqpSession.open(this.#amqpUrl, socketOptions(this.#opts), generation, this.#opts.logger, (err) =>
+    const session = await AmqpSession.open(this.#amqpUrls[this.#nodes.current]!, socketOptions(this.#opts), generation, this.#opts.logger, (err) =>
       this.#onSessionLost(generation, err),
     );
     this.#live = session;
@@ -273,12 +292,18 @@ export class AmqpBroker extends EventEmitter implements Broker {
 
   async #recover(err: Error | undefined): Promise<void> {
     this.#state = 'recovering';
-    const cause = err ? toBrokerError('lost the broker connection', err, this.#url) : undefined;
+    const lost = this.#nodeUrl;
+    const cause = err ? toBrokerError('lost the broker connection', err, lost) : undefined;
     this.#opts.logger.warn({ err: cause?.message }, 'broker connection lost; reconnecting');
     this.#emitSafely('disconnected', cause);
     const max = this.#opts.reconnectMaxRetries;
+    // With a URL list the node that failed is probably down: start with the next one, and move
+    // on after every failed attempt. The backoff grows per pass over the nodes, not per attempt,
+    // so a dead node costs one short attempt, not a doubled wait.
+    const nodes = this.#nodes.size;
+    if (nodes > 1) this.#nodes.next();
     for (let attempt = 0; ; attempt++) {
-      await this.#pause(fullJitterDelay(attempt, this.#opts.reconnectInitialDelayMs, this.#opts.reconnectMaxDelayMs));
+      await this.#pause(fullJitterDelay(Math.floor(attempt / nodes), this.#opts.reconnectInitialDelayMs, this.#opts.reconnectMaxDelayMs));
       if (this.#closing) return;
       let recreatedQueues: string[];
       try {
@@ -287,7 +312,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
         if (this.#closing) return;
         const failed = attempt + 1;
         if (max > 0 && failed >= max) {
-          const last = toBrokerError('last attempt', e, this.#url);
+          const last = toBrokerError('last attempt', e, this.#nodeUrl);
           this.#fatal(
             new BrokerGaveUpError(failed, `gave up reconnecting to the broker (${this.displayUrl}) after ${failed} failed attempts; ${last.message}`),
           );
@@ -298,12 +323,18 @@ export class AmqpBroker extends EventEmitter implements Broker {
         // that stops for good leaves its queues without consumers until someone notices.
         const refused = isPermanentConnectFailure(e);
         this.#opts.logger.warn(
-          { attempt: failed, maxRetries: max || null, err: this.#safeMessage(e) },
+          { attempt: failed, maxRetries: max || null, node: maskUrl(this.#nodeUrl), err: this.#safeMessage(e) },
           refused ? 'the broker refused the reconnection; retrying' : 'reconnect attempt failed; retrying',
         );
+        if (nodes > 1) this.#nodes.next();
         continue;
       }
-      this.#opts.logger.warn({ attempts: attempt + 1 }, 'broker connection restored');
+      const node = maskUrl(this.#nodeUrl);
+      if (nodes > 1 && this.#nodeUrl !== lost) {
+        this.#opts.logger.warn({ attempts: attempt + 1, node, from: maskUrl(lost) }, `broker connection restored on another node: ${node}`);
+      } else {
+        this.#opts.logger.warn({ attempts: attempt + 1, node }, 'broker connection restored');
+      }
       if (recreatedQueues.length > 0) this.#opts.logger.warn({ queues: recreatedQueues }, 'queues had expired while disconnected and were declared anew');
       this.#emitSafely('reconnected', { recreatedQueues });
       return;
@@ -423,7 +454,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
         // The connection died under us: subscribe on the next one.
         if (!session.alive && !this.#closing) continue;
         this.#consumers.delete(tag);
-        throw toBrokerError(`cannot consume from queue '${queue}'`, err, this.#url);
+        throw toBrokerError(`cannot consume from queue '${queue}'`, err, this.#nodeUrl);
       }
     }
   }
@@ -462,7 +493,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
         const code = replyCode(err);
         if (code !== undefined && absentCodes.includes(code)) return undefined;
         if (code !== undefined || this.#closing || attempt >= TOPOLOGY_ATTEMPTS) {
-          throw toBrokerError(`cannot ${what}`, err, this.#url);
+          throw toBrokerError(`cannot ${what}`, err, this.#nodeUrl);
         }
       }
     }
@@ -503,7 +534,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
   #dropConsumer(consumer: ManagedConsumer, err: unknown): void {
     consumer.kill();
     this.#consumers.delete(consumer.tag);
-    const error = err instanceof BrokerError ? err : toBrokerError(`consumer of queue '${consumer.queue}' stopped`, err, this.#url);
+    const error = err instanceof BrokerError ? err : toBrokerError(`consumer of queue '${consumer.queue}' stopped`, err, this.#nodeUrl);
     this.#opts.logger.error({ queue: consumer.queue, consumerTag: consumer.tag, err: error.message }, 'consumer stopped for good');
     process.nextTick(() => this.emit('error', error));
   }
@@ -527,6 +558,16 @@ export class AmqpBroker extends EventEmitter implements Broker {
     } catch (err) {
       this.#opts.logger.error({ err, event }, 'a broker event listener threw');
     }
+  }
+
+  /** The node in use (or being tried). */
+  get #nodeUrl(): string {
+    return this.#urls[this.#nodes.current]!;
+  }
+
+  /** The broker node in use now, password masked (of a URL list, the one connected to). */
+  get nodeUrl(): string {
+    return maskUrl(this.#nodeUrl);
   }
 
   #safeMessage(err: unknown): string {
