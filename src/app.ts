@@ -97,7 +97,9 @@ export class App implements AppPort {
   /** Declared-queue cache shared by producer and worker. */
   async queues(): Promise<DeclaredQueues> {
     const broker = await this.broker();
-    this.#queues ??= new DeclaredQueues(broker, (name) => this.config.queues[name] ?? {});
+    const quorum = this.config.defaultQueueType === 'quorum';
+    // defaultQueueType applies to every task queue; a queue's own options win.
+    this.#queues ??= new DeclaredQueues(broker, (name) => ({ ...(quorum ? { queueType: 'quorum' as const } : {}), ...this.config.queues[name] }));
     return this.#queues;
   }
 

@@ -87,6 +87,11 @@ export interface UserConfig {
   defaultQueue?: string;
   /** Per-queue declaration options (type, max priority, dead-lettering). */
   queues?: Record<string, QueueOptions>;
+  /**
+   * Type of every task queue the app declares (Celery 5.5's task_default_queue_type): 'classic'
+   * (default) or 'quorum' (RabbitMQ's replicated queues; a queue's own `queueType` wins).
+   */
+  defaultQueueType?: 'classic' | 'quorum';
   /** Tasks run at once by one worker. Default: number of CPUs. */
   concurrency?: number;
   /** prefetch = concurrency x prefetchMultiplier. Default 4. */
@@ -174,6 +179,7 @@ export interface Config {
   rpcReplyQueueExpires: number;
   defaultQueue: string;
   queues: Record<string, QueueOptions>;
+  defaultQueueType: 'classic' | 'quorum';
   concurrency: number;
   prefetchMultiplier: number;
   acksLate: boolean;
@@ -255,6 +261,7 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   rpcReplyQueueExpires: (v) => (typeof v === 'number' && v >= 1 && Number.isFinite(v) ? undefined : 'must be a number of seconds, 1 or more'),
   defaultQueue: isString,
   queues: isObject,
+  defaultQueueType: (v) => (v === 'classic' || v === 'quorum' ? undefined : "must be 'classic' or 'quorum'"),
   concurrency: isPosInt,
   prefetchMultiplier: isPosInt,
   acksLate: isBool,
@@ -353,6 +360,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     rpcReplyQueueExpires: 3600,
     defaultQueue: 'celery',
     queues: {},
+    defaultQueueType: 'classic',
     concurrency: availableParallelism(),
     prefetchMultiplier: 4,
     acksLate: false,

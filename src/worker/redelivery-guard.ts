@@ -42,6 +42,11 @@ export interface RedeliveryGuardContext {
   broker: Broker;
   log: Logger;
   maxRedeliveries: number;
+  /**
+   * True for a queue whose broker counts deliveries itself (a quorum queue declared with
+   * deliveryLimit): the broker drops or dead-letters past the limit, no copy is needed.
+   */
+  brokerCounts?: (queue: string) => boolean;
   /** Reject without requeue, count, log and tell the caller (the worker's refusal path). */
   refuse(d: Delivery, reason: string, err: Error, headers: TaskHeaders): void;
 }
@@ -86,6 +91,8 @@ export class RedeliveryGuard {
   check(d: Delivery, queue: string, headers: TaskHeaders, acksLate: boolean): Delivery | undefined {
     const count = redeliveriesOf(d);
     if (!acksLate || !d.redelivered) return count === 0 || d.redelivered ? d : flaggedRedelivered(d);
+    // x-delivery-limit: the broker's own count (x-delivery-count) holds without republishing.
+    if (this.#ctx.brokerCounts?.(queue)) return d;
     const n = count + 1;
     const { maxRedeliveries, log } = this.#ctx;
     const label = `${headers.task}[${headers.id}]`;

@@ -128,10 +128,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       softTimeLimit: app.config.taskSoftTimeLimit,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     };
+    const declared = await app.queues();
     this.#guard = new RedeliveryGuard({
       broker,
       log: app.log,
       maxRedeliveries: app.config.maxRedeliveries,
+      brokerCounts: (queue) => declared.optionsOf(queue).queueType === 'quorum' && declared.optionsOf(queue).deliveryLimit !== undefined,
       refuse: (d, reason, err, h) => this.#refuse(d, reason, err, h),
     });
     this.on('task-finished', (job) => {

@@ -54,6 +54,7 @@ import { BrokerError, BrokerGaveUpError, ConfigError } from '../../core/errors.j
 import { errorMessage, isPermanentConnectFailure, replyCode, toBrokerError } from './amqp-errors.js';
 import { fullJitterDelay } from './backoff.js';
 import { NodeCycle } from './failover.js';
+import { NativeDelayedDelivery } from './native-delayed-delivery.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import { ConsumerRepair } from './consumer-repair.js';
 import { DelayTiers } from './delay-tiers.js';
@@ -99,6 +100,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
   readonly #registry = new TopologyRegistry();
   readonly #publisher: ConfirmPublisher;
   readonly #delays: DelayTiers;
+  readonly #native: NativeDelayedDelivery;
   readonly #consumers = new Map<string, ManagedConsumer>();
   readonly #consumerHooks: ConsumerHooks;
   readonly #tagPrefix = `celeryts.${randomBytes(4).toString('hex')}`;
@@ -144,6 +146,15 @@ export class AmqpBroker extends EventEmitter implements Broker {
       channelFailed: (err) => this.#reopenPublishChannel(err),
     });
     this.#delays = new DelayTiers(this.#opts.delayTierPrefix, this, (ex, key, m) => this.#publisher.publish(ex, key, m.body, toPublishOptions(m)));
+    this.#native = new NativeDelayedDelivery(
+      {
+        declareExchange: (name, type, o) => this.declareExchange(name, type, o),
+        declareQueue: (name, o) => this.declareQueue(name, o),
+        bindQueue: (queue, exchange, key) => this.bindQueue(queue, exchange, key),
+        bindExchange: (destination, source, key) => this.#bindExchange(destination, source, key),
+      },
+      (ex, key, m) => this.#publisher.publish(ex, key, m.body, toPublishOptions(m)),
+    );
     const repair = new ConsumerRepair({
       logger: this.#opts.logger,
       registry: this.#registry,
@@ -402,6 +413,20 @@ export class AmqpBroker extends EventEmitter implements Broker {
     this.#registry.recordBinding({ queue, exchange, routingKey });
   }
 
+  /**
+   * Make a quorum queue reachable by Celery 5.5's native delayed delivery (see
+   * native-delayed-delivery.ts): the celery_delayed_* levels are declared once per broker, then
+   * the queue is bound to celery_delayed_delivery. Delayed publishes to quorum queues go that way.
+   */
+  bindNativeDelayedDelivery(queue: string): Promise<void> {
+    return this.#native.bind(queue);
+  }
+
+  async #bindExchange(destination: string, source: string, routingKey: string): Promise<void> {
+    await this.#adminOp(`bind exchange '${destination}' to exchange '${source}'`, (ch) => ch.bindExchange(destination, source, routingKey));
+    this.#registry.recordExchangeBinding({ destination, source, routingKey });
+  }
+
   /** Delete a queue; our consumers of it end quietly (the server cancels them). */
   async deleteQueue(name: string): Promise<void> {
     this.#registry.forgetQueue(name);
@@ -429,7 +454,12 @@ export class AmqpBroker extends EventEmitter implements Broker {
   publish(exchange: string, routingKey: string, message: OutgoingMessage, options?: PublishOptions): Promise<void> {
     if (this.#state === 'idle') return Promise.reject(this.#notConnectedError());
     if (this.#state === 'closed') return Promise.reject(this.#closedError());
-    if (options?.delayMs !== undefined) return this.#delays.publish(exchange, routingKey, message, options);
+    if (options?.delayMs !== undefined) {
+      // A quorum queue's delays go through quorum levels too (Celery 5.5's topology): a classic
+      // tier queue would lose parked tasks with its node on a cluster.
+      if (exchange === '' && this.#registry.queueOptions(routingKey)?.queueType === 'quorum') return this.#native.publish(routingKey, message, options.delayMs);
+      return this.#delays.publish(exchange, routingKey, message, options);
+    }
     return this.#publisher.publish(exchange, routingKey, message.body, toPublishOptions(message));
   }
 

@@ -57,6 +57,13 @@ export function toAssertQueueOptions(options: QueueOptions): Options.AssertQueue
   if (options.maxPriority !== undefined) out.maxPriority = options.maxPriority;
   if (options.deadLetterExchange !== undefined) out.deadLetterExchange = options.deadLetterExchange;
   if (options.deadLetterRoutingKey !== undefined) out.deadLetterRoutingKey = options.deadLetterRoutingKey;
-  if (options.queueType !== undefined) out.arguments = { 'x-queue-type': options.queueType };
+  const args: Record<string, unknown> = {};
+  if (options.queueType !== undefined) args['x-queue-type'] = options.queueType;
+  if (options.overflow !== undefined) args['x-overflow'] = options.overflow;
+  // RabbitMQ falls back to at-most-once dead-lettering unless the queue rejects publishes when full.
+  else if (options.deadLetterStrategy === 'at-least-once') args['x-overflow'] = 'reject-publish';
+  if (options.deliveryLimit !== undefined) args['x-delivery-limit'] = options.deliveryLimit;
+  if (options.deadLetterStrategy !== undefined) args['x-dead-letter-strategy'] = options.deadLetterStrategy;
+  if (Object.keys(args).length > 0) out.arguments = args;
   return out;
 }

@@ -11,6 +11,7 @@ export default defineConfig({
   imports: ['faults'],
   concurrency: 4,
   ...(queue ? { defaultQueue: queue } : {}),
+  ...(env['FAULTS_QUEUE_TYPE'] === 'quorum' ? { defaultQueueType: 'quorum' as const } : {}),
   queues,
   ...(env['FAULTS_MAX_REDELIVERIES'] ? { maxRedeliveries: Number(env['FAULTS_MAX_REDELIVERIES']) } : {}),
   ...(env['FAULTS_RECONNECT_MAX_RETRIES'] ? { brokerReconnectMaxRetries: Number(env['FAULTS_RECONNECT_MAX_RETRIES']) } : {}),
