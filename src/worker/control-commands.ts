@@ -7,6 +7,7 @@ import { jobInfo, type Job } from './job.js';
 import { activeQueueInfo } from './queue-info.js';
 import { WorkerStats } from './stats.js';
 import { ThreadRunner } from './threads/thread-runner.js';
+import { taskIds as ids, truthy } from './control-args.js';
 import type { ControlCommand } from './control.js';
 import type { Worker } from './worker.js';
 
@@ -66,11 +67,10 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
   const node = worker.nodeName;
   /** Received, not started: waiting for a pool slot or held back by a rate limit. */
   const reservedJobs = (): Job[] => [...worker.pool.waiting(), ...worker.limiter.held()];
-  const ids = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
   const revoke: ControlCommand = (args) => {
     const list = ids(args['task_id']);
     for (const id of list) worker.revoked.add(id);
-    if (args['terminate'] === true) {
+    if (truthy(args['terminate'])) {
       const terminated: string[] = [];
       for (const job of worker.active) {
         if (!list.includes(job.msg.id)) continue;
