@@ -144,7 +144,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     await this.#control.start();
     await this.consumers.declareAll({ broker, queues: await app.queues(), prefetch: this.prefetchCount, onDelivery: (d, q) => this.#onDelivery(d, q) });
     broker.on('disconnected', this.#onDisconnected);
-    if (app.config.sendEvents) await startWorkerEvents(this);
+    // Worker events (online, heartbeats, offline) always, as Celery's heart does, so monitors
+    // see every worker; task events only with -E (Celery's worker_send_task_events).
+    await startWorkerEvents(this, { taskEvents: app.config.sendEvents });
     this.#state = 'running';
     await this.consumers.consumeAll();
     app.log.info({ node: this.nodeName, queues: this.queues }, `${this.nodeName} ready.`);
