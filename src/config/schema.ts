@@ -79,6 +79,13 @@ export interface UserConfig {
   concurrency?: number;
   /** prefetch = concurrency x prefetchMultiplier. Default 4. */
   prefetchMultiplier?: number;
+  /**
+   * Grow and shrink the async pool with load between `[max, min]` tasks at once (Celery's
+   * `--autoscale MAX,MIN`); prefetch is then max x prefetchMultiplier. Default: off.
+   */
+  autoscale?: [number, number];
+  /** Seconds without growing before autoscale shrinks the pool (Celery's AUTOSCALE_KEEPALIVE). Default 30. */
+  autoscaleKeepalive?: number;
   /** Ack after the task returns (default false: ack before it starts). */
   acksLate?: boolean;
   /** Send no results unless a task or call asks (CELERY_IGNORE_RESULT). */
@@ -154,6 +161,8 @@ export interface Config {
   queues: Record<string, QueueOptions>;
   concurrency: number;
   prefetchMultiplier: number;
+  autoscale: [number, number] | null;
+  autoscaleKeepalive: number;
   acksLate: boolean;
   ignoreResult: boolean;
   disableRateLimits: boolean;
@@ -222,6 +231,11 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   queues: isObject,
   concurrency: isPosInt,
   prefetchMultiplier: isPosInt,
+  autoscale: (v) =>
+    Array.isArray(v) && v.length === 2 && v.every((n) => Number.isInteger(n) && n >= 0) && v[0] >= v[1] && v[0] > 0
+      ? undefined
+      : 'must be [max, min]: whole numbers, max at least min and above 0',
+  autoscaleKeepalive: (v) => (typeof v === 'number' && v >= 0 ? undefined : 'must be a number of seconds, 0 or more'),
   acksLate: isBool,
   ignoreResult: isBool,
   disableRateLimits: isBool,
@@ -299,12 +313,15 @@ function shown(value: unknown): string {
  * start with "value out of range").
  */
 export function validateConfig(config: Config): Config {
-  const prefetch = config.concurrency * config.prefetchMultiplier;
+  const concurrency = config.autoscale?.[0] ?? config.concurrency;
+  const prefetch = concurrency * config.prefetchMultiplier;
   if (prefetch > MAX_PREFETCH) {
     throw new ConfigError(
-      `prefetch = concurrency x prefetchMultiplier = ${config.concurrency} x ${config.prefetchMultiplier} = ${prefetch}, over the broker limit of ${MAX_PREFETCH}: lower --prefetch-multiplier or -c`,
+      `prefetch = ${config.autoscale ? 'autoscale max' : 'concurrency'} x prefetchMultiplier = ${concurrency} x ${config.prefetchMultiplier} = ${prefetch}, over the broker limit of ${MAX_PREFETCH}: lower --prefetch-multiplier or ${config.autoscale ? '--autoscale' : '-c'}`,
     );
   }
+  if (config.autoscale && config.pool === 'threads')
+    throw new ConfigError('autoscale needs the async pool: the threads pool has a fixed number of threads (-c)');
   return config;
 }
 
@@ -317,6 +334,8 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     queues: {},
     concurrency: availableParallelism(),
     prefetchMultiplier: 4,
+    autoscale: null,
+    autoscaleKeepalive: 30,
     acksLate: false,
     ignoreResult: false,
     disableRateLimits: false,

@@ -1,3 +1,5 @@
+import { defaults } from '../config/schema.js';
+import { maskedConfig, reportText } from '../config/report.js';
 import type { Broker } from '../core/broker.js';
 import { toPythonIso } from '../core/dates.js';
 import { parseRateLimit } from '../core/rate-limit.js';
@@ -8,6 +10,8 @@ import { activeQueueInfo } from './queue-info.js';
 import { WorkerStats } from './stats.js';
 import { ThreadRunner } from './threads/thread-runner.js';
 import { taskIds as ids, truthy } from './control-args.js';
+import { debugCommands } from './debug-commands.js';
+import { poolCommands } from './pool-commands.js';
 import type { ControlCommand } from './control.js';
 import type { Worker } from './worker.js';
 
@@ -60,6 +64,24 @@ function brokerInfo(broker: Broker, heartbeatSeconds = 30): Record<string, unkno
     failover_strategy: 'round-robin',
     alternates: [],
   };
+}
+
+/**
+ * The effective config as `inspect conf` replies (Celery: `app.conf.table()`): what differs from
+ * the defaults (everything with `with_defaults`), every secret and URL password masked.
+ */
+function effectiveConfig(config: Record<string, unknown>, withDefaults: boolean): Record<string, unknown> {
+  const base = defaults() as unknown as Record<string, unknown>;
+  const shown = Object.entries(config).filter(
+    ([k, v]) => k !== 'configFile' && v !== undefined && (withDefaults || JSON.stringify(v) !== JSON.stringify(base[k])),
+  );
+  return maskedConfig(Object.fromEntries(shown)) as Record<string, unknown>;
+}
+
+/** A seconds argument (Python's CLI sends floats, Flower strings), null when absent. */
+function secondsArg(v: unknown): number | null {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : null;
 }
 
 /** The remote-control commands a worker answers, with Celery's reply shapes. */
@@ -147,6 +169,7 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
         rusage: WorkerStats.rusage(),
         rejected: { ...worker.stats.rejected },
         sw_ident: 'celeryts',
+        ...(worker.autoscaler ? { autoscaler: worker.autoscaler.info() } : {}),
       };
     },
     rate_limit: (args) => {
@@ -191,8 +214,28 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
     },
     heartbeat: async () => {
       (await workerEventsOf(worker))?.heart.beat();
-      return undefined; // Celery sends no reply
+      return null; // Celery's handler returns None, so its worker replies { node: null }
     },
+    clock: async () => ({ clock: (await workerEventsOf(worker))?.dispatcher.clock.value ?? 0 }),
+    conf: (args) => effectiveConfig(worker.app.config as unknown as Record<string, unknown>, truthy(args['with_defaults'])),
+    report: () => ({ ok: reportText(worker.app.config) }),
+    time_limit: (args) => {
+      const name = String(args['task_name'] ?? '');
+      const task = worker.app.registry.get(name);
+      if (!task) {
+        worker.app.log.error({ task: name }, `Change time limit attempt for unknown task ${name}`);
+        return { error: 'unknown task' };
+      }
+      task.softTimeLimit = secondsArg(args['soft']);
+      task.timeLimit = secondsArg(args['hard']);
+      worker.app.log.info(
+        { task: name, soft: task.softTimeLimit, hard: task.timeLimit },
+        `New time limits for tasks of type ${name}: soft=${task.softTimeLimit} hard=${task.timeLimit}`,
+      );
+      return { ok: 'time limits set successfully' };
+    },
+    ...poolCommands({ pool: worker.pool, poolKind: worker.runner.kind, autoscaler: worker.autoscaler }),
+    ...debugCommands(),
     shutdown: () => {
       worker.app.log.warn('Got shutdown from remote');
       setImmediate(() => void worker.stop());

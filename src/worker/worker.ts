@@ -28,6 +28,7 @@ import { setCurrentApp } from '../core/app-port.js';
 import { States } from '../core/states.js';
 import { AsyncPool } from './async-pool.js';
 import { AsyncRunner } from './async-runner.js';
+import { Autoscaler } from './autoscaler.js';
 import type { TaskRunner } from './runner.js';
 import { ThreadRunner } from './threads/thread-runner.js';
 import { ControlServer } from './control.js';
@@ -71,6 +72,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   readonly eta: EtaSchedule<Job>;
   readonly active = new Set<Job>();
   readonly runner: TaskRunner;
+  /** Set with `--autoscale MAX,MIN`: grows and shrinks the pool with load. */
+  readonly autoscaler: Autoscaler | undefined;
   #state: State = 'new';
   #broker: Broker | undefined;
   #control: ControlServer | undefined;
@@ -93,6 +96,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       app.config.pool === 'threads'
         ? new ThreadRunner(app.config.concurrency, { config: app.config, modules: options.modules ?? [] }, app.log)
         : new AsyncRunner(app.log);
+    const scale = app.config.autoscale;
+    if (scale) this.autoscaler = new Autoscaler(this.pool, scale[0], scale[1], app.config.autoscaleKeepalive, app.log);
   }
 
   /** The task queues this worker consumes (or will, once started). */
@@ -100,9 +105,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     return this.consumers.names;
   }
 
-  /** prefetch = concurrency x multiplier. */
+  /** prefetch = concurrency (with autoscale: its max) x multiplier. */
   get prefetchCount(): number {
-    return this.app.config.concurrency * this.app.config.prefetchMultiplier;
+    return (this.app.config.autoscale?.[0] ?? this.app.config.concurrency) * this.app.config.prefetchMultiplier;
   }
 
   get state(): State {
@@ -148,6 +153,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     // see every worker; task events only with -E (Celery's worker_send_task_events).
     await startWorkerEvents(this, { taskEvents: app.config.sendEvents });
     this.#state = 'running';
+    this.autoscaler?.start();
     await this.consumers.consumeAll();
     app.log.info({ node: this.nodeName, queues: this.queues }, `${this.nodeName} ready.`);
   }
@@ -305,6 +311,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.#state = 'stopping';
       this.app.log.info({ node: this.nodeName, active: this.active.size }, 'worker: Warm shutdown');
       await this.consumers.cancelAll();
+      this.autoscaler?.stop();
       for (const job of [...this.pool.takeWaiting(), ...this.limiter.takeHeld(), ...this.eta.takeAll()]) rejectJob(job, true);
       await this.pool.onIdle();
       await Promise.all(this.#parking);
