@@ -2,6 +2,7 @@
  * AsyncResult: a caller's handle on one task. State changes are pushed into it by the backend
  * (no polling); `get()` waits for a ready state.
  */
+import { whileHolding } from '../util/keep-alive.js';
 import { ResultTimeoutError, ResultUnavailableError, TaskFailedError, TaskRevokedError } from '../core/errors.js';
 import type { ExceptionInfo } from '../core/wire/exception.js';
 import type { AsyncResult } from '../core/result.js';
@@ -60,22 +61,22 @@ export class StateAsyncResult<R> implements AsyncResult<R> {
   }
 
   async get(options: { timeout?: number } = {}): Promise<R> {
-    if (!this.ready()) {
-      const timeout = options.timeout;
-      if (timeout === undefined) await this.st.whenReady();
-      else {
-        let timer: NodeJS.Timeout | undefined;
-        const expired = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), timeout * 1000);
-        });
-        const outcome = await Promise.race([this.st.whenReady(), expired]);
-        clearTimeout(timer);
-        if (outcome === 'timeout') throw new ResultTimeoutError(this.id, timeout);
-      }
-    }
+    if (!this.ready()) await whileHolding(() => this.#settle(options.timeout));
     if (this.st.state === States.SUCCESS) return this.st.result as R;
     if (this.st.state === States.REVOKED) throw new TaskRevokedError(this.id);
     throw failureError(this.id, this.st.result, this.st.traceback);
+  }
+
+  /** Wait until ready (the process stays alive meanwhile), or throw on timeout. */
+  async #settle(timeout: number | undefined): Promise<void> {
+    if (timeout === undefined) return this.st.whenReady();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeout * 1000);
+    });
+    const outcome = await Promise.race([this.st.whenReady(), expired]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') throw new ResultTimeoutError(this.id, timeout);
   }
 }
 
