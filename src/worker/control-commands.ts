@@ -112,9 +112,11 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
     },
     active: () => [...worker.active].map((j) => jobInfo(j, node)),
     reserved: () => reservedJobs().map((j) => jobInfo(j, node)),
-    scheduled: () =>
-      // priority 6: the timer priority Celery schedules eta requests with.
-      [...worker.eta.entries()].map(({ due, item }) => ({ eta: item.msg.eta ?? toPythonIso(new Date(due)), priority: 6, request: jobInfo(item, node) })),
+    // Held in memory and parked in the broker alike; priority 6: the timer priority Celery schedules eta requests with.
+    scheduled: () => [
+      ...[...worker.eta.entries()].map(({ due, item }) => ({ eta: item.msg.eta ?? toPythonIso(new Date(due)), priority: 6, request: jobInfo(item, node) })),
+      ...worker.parked.entries().map(([, p]) => ({ eta: p.eta, priority: 6, request: p.request })),
+    ],
     revoked: () => worker.revoked.list(),
     active_queues: () => [...worker.consumers.bindings()].map(([name, b]) => activeQueueInfo(name, b, worker.app.config.queues[name] ?? {})),
     // { id: [state, request] } for the ids this worker holds (Celery: active, reserved).
@@ -126,6 +128,7 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
       };
       add('active', worker.active);
       add('reserved', [...reservedJobs(), ...[...worker.eta.entries()].map((e) => e.item)]);
+      for (const [id, p] of worker.parked.entries()) if (wanted.has(id) && !(id in found)) found[id] = ['reserved', p.request];
       return found;
     },
     // Celery replies before the consumer is in place (call_soon); this replies once it is, or with the error.

@@ -36,9 +36,10 @@ import { createControlCommands } from './control-commands.js';
 import { startWorkerEvents, stopWorkerEvents } from './events/service.js';
 import { EtaSchedule } from './eta-schedule.js';
 import { executeJob, type ExecutorContext } from './executor.js';
-import { ackJob, Job, rejectJob } from './job.js';
+import { ackJob, Job, jobInfo, rejectJob } from './job.js';
 import { RateLimiter } from './rate-limiter.js';
 import { RedeliveryGuard } from './redelivery-guard.js';
+import { ParkedTasks } from './parked-tasks.js';
 import { RevokedSet } from './revoked.js';
 import { TaskConsumers } from './task-consumers.js';
 import { WorkerStats } from './stats.js';
@@ -70,6 +71,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   readonly pool: AsyncPool<Job>;
   readonly limiter: RateLimiter<Job>;
   readonly eta: EtaSchedule<Job>;
+  /** Tasks with a far eta this worker handed back to the broker until near their eta. */
+  readonly parked = new ParkedTasks();
   readonly active = new Set<Job>();
   readonly runner: TaskRunner;
   /** Set with `--autoscale MAX,MIN`: grows and shrinks the pool with load. */
@@ -204,8 +207,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const due = msg.eta ? parseIso(msg.eta) : NaN;
     const wait = due - Date.now();
     if (wait > ETA_HORIZON_MS) return this.#park(job, queue, due, wait);
-    this.app.log.info({ taskId: msg.id, task: msg.task }, `Task ${msg.task}[${msg.id}] received`);
-    this.emit('task-received', job);
+    // A task this worker parked was announced when it first arrived (Worker#park).
+    if (!this.parked.take(msg.id)) this.#received(job);
     if (wait > 0) this.eta.add(due, job);
     else this.#admit(job);
   }
@@ -217,6 +220,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
    */
   #park(job: Job, queue: string, due: number, wait: number): void {
     const d = job.delivery;
+    // Received now, as a Python worker holding the eta task would say: monitors see it at once.
+    if (!this.parked.has(job.msg.id)) this.#received(job);
+    this.parked.add(job.msg.id, { due, eta: job.msg.eta!, request: jobInfo(job, this.nodeName) });
     this.app.log.debug({ taskId: job.msg.id, task: job.msg.task, eta: job.msg.eta }, 'scheduled task handed back to the broker until near its eta');
     // Back to the queue it was consumed from (its routing key names a queue only on the default exchange).
     const p = this.#broker!.publish('', queue, { headers: d.headers, properties: d.properties, body: d.body }, { delayMs: wait })
@@ -224,11 +230,17 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         () => ackJob(job),
         (err: unknown) => {
           this.app.log.warn({ err, taskId: job.msg.id }, 'could not hand a scheduled task back to the broker; holding it in memory');
+          this.parked.take(job.msg.id);
           this.eta.add(due, job);
         },
       )
       .finally(() => this.#parking.delete(p));
     this.#parking.add(p);
+  }
+
+  #received(job: Job): void {
+    this.app.log.info({ taskId: job.msg.id, task: job.msg.task }, `Task ${job.msg.task}[${job.msg.id}] received`);
+    this.emit('task-received', job);
   }
 
   #admit(job: Job): void {
@@ -284,6 +296,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   /** Log a skipped task and tell its caller REVOKED, as Celery does for revoked and expired tasks. */
   #revoked(headers: TaskHeaders, replyTo: string | undefined | null, correlationId: string | undefined | null, why: 'revoked' | 'expired'): void {
+    this.parked.take(headers.id);
     this.emit('task-revoked', headers, why, false);
     this.app.log.info({ taskId: headers.id, task: headers.task }, `Discarding ${why} task: ${headers.task}[${headers.id}]`);
     if (replyTo && !headers.ignoreResult) {

@@ -26,6 +26,13 @@ function pyJson<T>(args: string[]): T {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
 }
 
+/** One control request from Python's control client to `node`; its reply. */
+function reply<T = unknown>(method: string, node: string, args: Record<string, unknown> = {}): T {
+  const r = pyJson<{ reply?: T; replied?: false }>(['broadcast.py', method, node, JSON.stringify(args)]);
+  assert.ok('reply' in r, `${node} did not reply to ${method}`);
+  return r.reply as T;
+}
+
 /** Python's event receiver (Flower's), printing the events of one worker as JSON lines. */
 class PyEvents {
   readonly child: ChildProcess;
@@ -245,6 +252,58 @@ describe("Celery's remote-control commands: a celeryts worker answers as a Pytho
       // Three 2 s tasks on a pool that grew: about 2-3 s, not the 6 s one slot would take.
       assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
       await eventually(() => stats(scaledNode).pool['max-concurrency'] === 1, 8000, 'the pool shrunk back to 1');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('tasks parked in the broker (far eta) are visible to Python tools (RabbitMQ)', () => {
+  const queue = `pytools.parked.${run}`;
+  const node = `ts-parked-${run}@interop`;
+  let worker: WorkerProcess;
+  let receiver: PyEvents;
+  before(async () => {
+    receiver = new PyEvents(node);
+    await receiver.ready();
+    worker = await spawnWorker(['-E', '-Q', queue, '-n', node], { env });
+  });
+  after(async () => {
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+    await receiver.stop();
+  });
+
+  it('inspect scheduled lists them with eta and request; task-received names them at once; a revoked one ends REVOKED with task-revoked', async () => {
+    const client = await createApp({ brokerUrl: BROKER, logLevel: 'silent', setAsCurrent: false });
+    try {
+      const sentAt = Date.now();
+      const kept = await client.sendTask('proj.tasks.add', [2, 3], {}, { queue, countdown: 8 });
+      const dropped = await client.sendTask('proj.tasks.add', [4, 5], {}, { queue, countdown: 8 });
+      type Scheduled = { eta: string; priority: number; request: { id: string; name: string; args: unknown[] } };
+      const scheduled = (await eventually(
+        () => {
+          const r = reply<Scheduled[]>('scheduled', node);
+          return r.length === 2 ? r : undefined;
+        },
+        5000,
+        'both tasks in inspect scheduled',
+      ))!;
+      assert.ok(Date.now() - sentAt < 6000, 'listed while parked, long before the eta');
+      const byId = new Map(scheduled.map((s) => [s.request.id, s]));
+      assert.deepEqual([byId.get(kept.id)?.request.name, byId.get(kept.id)?.request.args, byId.get(kept.id)?.priority], ['proj.tasks.add', [2, 3], 6]);
+      assert.ok(Math.abs(Date.parse(byId.get(kept.id)!.eta) - (sentAt + 8000)) < 2000, byId.get(kept.id)!.eta);
+      const received = (await eventually(() => receiver.of('task-received').find((e) => e['uuid'] === kept.id), 3000, 'task-received'))!;
+      assert.ok(Date.now() - sentAt < 6000, 'task-received sent when the task was parked, long before the eta');
+      assert.deepEqual([received['name'], received['args'], received['kwargs'], typeof received['eta']], ['proj.tasks.add', '(2, 3)', '{}', 'string']);
+      assert.deepEqual(reply<Record<string, [string, { name: string }]>>('query_task', node, { ids: [kept.id] })[kept.id]?.[0], 'reserved');
+
+      assert.match(JSON.stringify(reply('revoke', node, { task_id: dropped.id })), /flagged as revoked/);
+      assert.equal(await kept.get({ timeout: 20 }), 5);
+      await assert.rejects(dropped.get({ timeout: 20 }), /REVOKED|revoked/i);
+      await eventually(() => receiver.of('task-revoked').some((e) => e['uuid'] === dropped.id), 5000, 'task-revoked');
+      assert.equal(receiver.of('task-received').filter((e) => e['uuid'] === kept.id).length, 1, 'received once, not again when it came back');
+      assert.deepEqual(reply<Scheduled[]>('scheduled', node), []);
     } finally {
       await client.close();
     }
