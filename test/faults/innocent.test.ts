@@ -85,7 +85,11 @@ for (const b of brokers()) {
           for (let i = 0; i < RESTARTS && endedIds(s.record).size < TASKS - 2; i++) {
             await progress(s, 2);
             blips += await blip(rabbit, w.child.pid!);
-            await eventually(() => (w.output().match(/broker reconnected/g) ?? []).length > i || endedIds(s.record).size >= TASKS, 30_000, 'the worker back after the blip');
+            await eventually(
+              () => (w.output().match(/broker reconnected/g) ?? []).length > i || endedIds(s.record).size >= TASKS,
+              30_000,
+              'the worker back after the blip',
+            );
           }
         }
         await eventually(() => endedIds(s.record).size >= TASKS, 60_000, `all ${TASKS} tasks ended`);
@@ -101,7 +105,9 @@ for (const b of brokers()) {
         const refused = outputs.flatMap((o) => logLines(o)).filter((l) => /Rejected/.test(String(l['msg'])));
         assert.deepEqual(refused, [], 'nothing refused');
         const starts = runs(s.record).filter((r) => r.event === 'start').length;
-        console.log(`${b.name}: ${TASKS} acks-late tasks, prefetch 100, ${RESTARTS} warm restarts${rabbit ? `, ${blips} connections closed` : ''}: all ran (${starts} starts)`);
+        console.log(
+          `${b.name}: ${TASKS} acks-late tasks, prefetch 100, ${RESTARTS} warm restarts${rabbit ? `, ${blips} connections closed` : ''}: all ran (${starts} starts)`,
+        );
       } finally {
         await app.close();
       }
@@ -119,7 +125,8 @@ for (const b of brokers()) {
       });
       after(() => app.close());
 
-      const dlqCli = (...args: string[]) => cli(['dlq', ...args, '--queue', dlq], { cwd: FAULTS_APP, env: { CELERYTS_BROKER_URL: url, FAULTS_QUEUE: s.queue } });
+      const dlqCli = (...args: string[]) =>
+        cli(['dlq', ...args, '--queue', dlq], { cwd: FAULTS_APP, env: { CELERYTS_BROKER_URL: url, FAULTS_QUEUE: s.queue } });
 
       it(`ends in the dead-letter queue after ${MAX} counted deaths; dlq list/show say why; dlq replay puts it back on its queue`, async () => {
         const id = `poison-${randomUUID().slice(0, 8)}`;
@@ -130,7 +137,11 @@ for (const b of brokers()) {
           assert.ok(kills <= MAX + 2, `the poison task killed ${kills} workers`);
           // A stable node name, as under systemd or a supervisor: its start marks survive it.
           const w = await spawnWorkerNoWait(s, ['-n', node]);
-          await eventually(async () => w.child.exitCode !== null || w.child.signalCode !== null || ((await broker.queueSize(dlq)) ?? 0) > 0, 30_000, 'a kill or the dead-letter queue');
+          await eventually(
+            async () => w.child.exitCode !== null || w.child.signalCode !== null || ((await broker.queueSize(dlq)) ?? 0) > 0,
+            30_000,
+            'a kill or the dead-letter queue',
+          );
           if (w.child.exitCode === null && w.child.signalCode === null) {
             const loud = logLines(w.output()).filter((l) => l['taskId'] === id && Number(l['level']) >= 50);
             assert.equal(loud.length, 1, 'one error line with the task id');
