@@ -124,6 +124,24 @@ export interface UserConfig {
   /** An acks-late message redelivered more often than this is dead-lettered (poison task guard). Default 5. */
   maxRedeliveries?: number;
   /**
+   * Queue that refused task messages go to (poison tasks over maxRedeliveries, unknown tasks,
+   * malformed or oversized messages), declared by the worker, read with `celeryts dlq`. A queue
+   * configured with its own `deadLetterExchange` keeps that instead. null: reject and drop, as
+   * Celery does. Default 'celeryts.dlq'.
+   */
+  deadLetterQueue?: string | null;
+  /** Answer remote control (inspect, control) at all (Celery's worker_enable_remote_control). Default true. */
+  workerEnableRemoteControl?: boolean;
+  /** Control commands this worker answers; others are refused and logged. Default: all of them. */
+  controlCommands?: string[];
+  /**
+   * Shared secret for signed remote control: workers refuse (and log) requests without a valid
+   * HMAC-SHA256 signature; celeryts clients sign theirs. Default: none (unsigned, as Celery).
+   */
+  controlSecret?: string;
+  /** Seconds a signed control request stays valid (its replay window). Default 60. */
+  controlSignatureWindow?: number;
+  /**
    * Cap, in MiB, on V8's young-generation semi-spaces in the worker process and each task
    * thread (what `--max-semi-space-size` sets at start-up). Default 4; 0 leaves V8's own
    * growth to 16. NODE_OPTIONS flags that size the young generation take precedence.
@@ -180,6 +198,11 @@ export interface Config {
   taskSoftTimeLimit: number | null;
   maxMessageBytes: number;
   maxRedeliveries: number;
+  deadLetterQueue: string | null;
+  workerEnableRemoteControl: boolean;
+  controlCommands: string[] | undefined;
+  controlSecret: string | undefined;
+  controlSignatureWindow: number;
   workerMaxSemiSpaceMb: number;
   beatSchedule: Record<string, BeatEntry>;
   timezone: string;
@@ -253,6 +276,11 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   taskSoftTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
   maxMessageBytes: isPosInt,
   maxRedeliveries: isNonNegInt,
+  deadLetterQueue: (v) => (v === null ? undefined : isString(v)),
+  workerEnableRemoteControl: isBool,
+  controlCommands: isStringList,
+  controlSecret: (v) => (typeof v === 'string' && v.length >= 16 ? undefined : 'must be a string of at least 16 characters'),
+  controlSignatureWindow: (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? undefined : 'must be a number of seconds above 0'),
   workerMaxSemiSpaceMb: isNonNegInt,
   beatSchedule: isObject,
   timezone: (v) => isString(v) ?? (isTimeZone(v as string) ? undefined : "must be an IANA time zone such as 'UTC' or 'Europe/Berlin'"),
@@ -353,6 +381,11 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     taskSoftTimeLimit: null,
     maxMessageBytes: 10 * 1024 * 1024,
     maxRedeliveries: 5,
+    deadLetterQueue: 'celeryts.dlq',
+    workerEnableRemoteControl: true,
+    controlCommands: undefined,
+    controlSecret: undefined,
+    controlSignatureWindow: 60,
     workerMaxSemiSpaceMb: 4,
     beatSchedule: {},
     timezone: 'UTC',
