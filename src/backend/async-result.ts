@@ -13,6 +13,13 @@ export class ResultState {
   result: unknown = null;
   traceback: string | null = null;
   #waiters: (() => void)[] = [];
+  /**
+   * Called when the first waiter arrives. A backend that indexes states weakly (so that a
+   * dropped handle does not leak) must hold a waited-on state strongly here: a pending wait is
+   * referenced only by the state's own waiter list, so a weak index alone lets a garbage
+   * collection take the whole wait while the task runs, and its result then answers nobody.
+   */
+  onWait: (() => void) | undefined;
 
   /** Apply a state message. */
   update(state: string, result: unknown, traceback: string | null): void {
@@ -28,6 +35,7 @@ export class ResultState {
   /** Resolve once a ready state is reached. */
   whenReady(): Promise<void> {
     if (READY_STATES.has(this.state)) return Promise.resolve();
+    if (this.#waiters.length === 0) this.onWait?.();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 }

@@ -24,6 +24,8 @@ export class RpcBackend implements ResultBackend {
   #consumer: Promise<Consumer> | undefined;
   // Weak: a caller that drops its AsyncResult must not leak its entry in a long-running client.
   readonly #states = new Map<string, WeakRef<ResultState>>();
+  // Strong while someone waits: see ResultState.onWait (a wait must outlive any GC until it settles).
+  readonly #waited = new Map<string, ResultState>();
   readonly #gc = new FinalizationRegistry<string>((id) => {
     if (!this.#states.get(id)?.deref()) this.#states.delete(id);
   });
@@ -67,11 +69,15 @@ export class RpcBackend implements ResultBackend {
     const st = this.#states.get(body.task_id)?.deref();
     if (!st) return; // nobody waits for it any more
     st.update(body.status, body.result, body.traceback);
-    if (READY_STATES.has(body.status)) this.#states.delete(body.task_id);
+    if (READY_STATES.has(body.status)) {
+      this.#states.delete(body.task_id);
+      this.#waited.delete(body.task_id);
+    }
   }
 
   track<R>(taskId: string): AsyncResult<R> {
     const st = new ResultState();
+    st.onWait = () => this.#waited.set(taskId, st);
     this.#states.set(taskId, new WeakRef(st));
     this.#gc.register(st, taskId);
     return new StateAsyncResult<R>(taskId, st);
