@@ -174,6 +174,18 @@ export class TimeLimitExceeded extends PythonVisibleError {
   }
 }
 
+/**
+ * A task's return value cannot be encoded as JSON (a BigInt, a circular object): the task fails
+ * with this instead, as Celery fails it with kombu's EncodeError.
+ */
+export class EncodeError extends PythonVisibleError {
+  readonly excType = 'EncodeError';
+  readonly excModule = 'kombu.exceptions';
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('CELERYTS_ENCODE', detail, options);
+  }
+}
+
 /** The thread running the task died (Celery's WorkerLostError). */
 export class WorkerLostError extends PythonVisibleError {
   readonly excType = 'WorkerLostError';

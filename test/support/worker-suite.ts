@@ -81,6 +81,27 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       ]);
     });
 
+    it('a result JSON cannot encode (BigInt, circular) fails the task with EncodeError, logged once', async () => {
+      for (const kind of ['bigint', 'circular']) {
+        const r = await w.client.sendTask('app.jobs.unencodable', [kind]);
+        const err = await r.get({ timeout: 10 }).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof TaskFailedError, `${kind}: expected TaskFailedError, got ${String(err)}`);
+        assert.equal(err.excType, 'EncodeError');
+        assert.equal(err.excModule, 'kombu.exceptions', "Python rebuilds it as kombu's EncodeError");
+        assert.equal(r.state, 'FAILURE');
+        const errorLines = () => w.logs.lines.filter((l) => l['taskId'] === r.id && Number(l['level']) >= 50);
+        await eventually(() => errorLines().length > 0, 2000, 'the error line');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const lines = errorLines();
+        assert.equal(lines.length, 1, `${kind}: one error line, got ${JSON.stringify(lines)}`);
+        assert.match(String(lines[0]!['msg']), /EncodeError/);
+      }
+      assert.equal(await (await w.client.sendTask('app.jobs.add', [2, 3])).get({ timeout: 10 }), 5, 'the worker keeps running');
+    });
+
     it('runs handlers passed as options', async () => {
       await (await w.client.sendTask('app.jobs.withHandlerOptions', [21])).get({ timeout: 10 });
       await eventually(() => jobs.optionHandlers.length === 2, 3000, 'handlers');
