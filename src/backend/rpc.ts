@@ -7,11 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
-import type { ResultBackend, ResultTarget } from '../core/backend.js';
+import type { ResultBackend, ResultTarget, TaskCallRouting } from '../core/backend.js';
 import { decodeResult, encodeResult } from '../core/wire/result.js';
 import type { AsyncResult } from '../core/result.js';
 import { READY_STATES } from '../core/states.js';
-import { ResultState, StateAsyncResult, UnavailableAsyncResult } from './async-result.js';
+import { ResultState, StateAsyncResult, UnavailableAsyncResult, type ResultSource } from './async-result.js';
 import type { Logger } from '../logging/logger.js';
 
 const ONE_DAY_MS = 86_400_000;
@@ -19,6 +19,7 @@ const ONE_DAY_MS = 86_400_000;
 /** rpc:// result backend over any broker. */
 export class RpcBackend implements ResultBackend {
   readonly name = 'rpc';
+  readonly storesById = false;
   /** This client's id and reply queue name. */
   readonly oid = randomUUID();
   #consumer: Promise<Consumer> | undefined;
@@ -29,11 +30,24 @@ export class RpcBackend implements ResultBackend {
   readonly #gc = new FinalizationRegistry<string>((id) => {
     if (!this.#states.get(id)?.deref()) this.#states.delete(id);
   });
+  readonly #source: ResultSource;
 
   constructor(
     private readonly broker: Broker,
     private readonly log: Logger,
-  ) {}
+    revoke: ResultSource['revoke'],
+  ) {
+    this.#source = {
+      // Nothing is stored: what this client was sent is all there is.
+      read: async () => null,
+      forget: async (id) => {
+        this.#states.delete(id);
+        this.#waited.delete(id);
+      },
+      revoke,
+      handle: (id) => this.#handle(id),
+    };
+  }
 
   markState(target: ResultTarget, state: string, result: unknown, traceback: string | null = null): Promise<void> | undefined {
     if (!target.replyTo) return undefined; // nobody to tell (the caller ignores results)
@@ -47,10 +61,10 @@ export class RpcBackend implements ResultBackend {
     }
   }
 
-  async replyTo(): Promise<string> {
+  async onTaskCall(): Promise<TaskCallRouting> {
     this.#consumer ??= this.#listen();
     await this.#consumer;
-    return this.oid;
+    return { replyTo: this.oid };
   }
 
   async #listen(): Promise<Consumer> {
@@ -78,18 +92,24 @@ export class RpcBackend implements ResultBackend {
   track<R>(taskId: string): AsyncResult<R> {
     const st = new ResultState();
     st.onWait = () => this.#waited.set(taskId, st);
+    st.onIdle = () => this.#waited.delete(taskId);
     this.#states.set(taskId, new WeakRef(st));
     this.#gc.register(st, taskId);
-    return new StateAsyncResult<R>(taskId, st);
+    return new StateAsyncResult<R>(taskId, st, this.#source);
   }
 
-  lookup<R>(taskId: string): AsyncResult<R> {
+  #handle<R>(taskId: string): AsyncResult<R> {
     const st = this.#states.get(taskId)?.deref();
-    if (st) return new StateAsyncResult<R>(taskId, st);
+    if (st) return new StateAsyncResult<R>(taskId, st, this.#source);
     return new UnavailableAsyncResult<R>(
       taskId,
-      `the rpc:// backend delivers a result only to the client that sent the task, once; task ${taskId} was not sent by this client (or its result was already taken)`,
+      `the rpc:// backend delivers a result only to the client that sent the task, once; task ${taskId} was not sent by this client (or its result was already taken). Use a redis:// result backend to read results by id from any process`,
+      this.#source,
     );
+  }
+
+  async lookup<R>(taskId: string): Promise<AsyncResult<R>> {
+    return this.#handle<R>(taskId);
   }
 
   async close(): Promise<void> {

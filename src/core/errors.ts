@@ -150,6 +150,13 @@ export class RedeliveryLimitError extends CeleryTsError {
   }
 }
 
+/** The result backend cannot be reached or used (Redis down, a bad URL); the message names the backend with its password masked. */
+export class ResultBackendError extends CeleryTsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CELERYTS_RESULT_BACKEND', message, options);
+  }
+}
+
 /** A Celery exception that Python should rebuild as its own class (module + name on the wire). */
 abstract class PythonVisibleError extends CeleryTsError {
   abstract readonly excType: string;

@@ -148,7 +148,19 @@ function report(job: Job, ctx: ExecutorContext, state: string, result: unknown, 
   const { msg } = job;
   let sent: MaybePromise<void>;
   try {
-    sent = ctx.backend.markState({ id: msg.id, replyTo: msg.replyTo, correlationId: msg.correlationId }, state, result, tb);
+    sent = ctx.backend.markState(
+      {
+        id: msg.id,
+        replyTo: msg.replyTo,
+        correlationId: msg.correlationId,
+        group: msg.group,
+        parentId: msg.parentId,
+        request: { task: msg.task, args: msg.args, kwargs: msg.kwargs, hostname: ctx.hostname, retries: msg.retries, queue: job.delivery.routingKey ?? null },
+      },
+      state,
+      result,
+      tb,
+    );
   } catch (err) {
     return reportFailed(ctx, job, state, err);
   }
@@ -321,8 +333,9 @@ async function republish(job: Job, ctx: ExecutorContext, retry: Retry): Promise<
     ...(msg.embed.callbacks ? { link: msg.embed.callbacks } : {}),
     ...(msg.embed.errbacks ? { linkError: msg.embed.errbacks } : {}),
     ...(msg.embed.chain ? { chain: msg.embed.chain } : {}),
-    // Keep answering the original caller; with no caller there is nobody to tell.
-    ...(msg.replyTo && !job.ignoreResult ? { replyTo: msg.replyTo } : { ignoreResult: true }),
+    // Keep answering the original caller. Without one, a storing backend still stores the
+    // result by id; rpc has nobody to tell.
+    ...(job.ignoreResult ? { ignoreResult: true } : msg.replyTo ? { replyTo: msg.replyTo } : ctx.backend.storesById ? {} : { ignoreResult: true }),
   };
   let when: string;
   if (o.eta !== undefined) {
