@@ -20,6 +20,7 @@ import type { Config, UserConfig } from './config/schema.js';
 import { loadTaskModules, nameTask } from './loader/load-tasks.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createBroker } from './transport/create-broker.js';
+import { holdingBroker } from './transport/holding-broker.js';
 import { BeatControl } from './beat/beat-control.js';
 import { maskUrl } from './util/mask-url.js';
 
@@ -60,14 +61,15 @@ export class App implements AppPort {
   broker(): Promise<Broker> {
     this.#broker ??= (async () => {
       const { brokerTls, brokerHeartbeat, brokerTransportOptions } = this.config;
-      const b =
+      const b = holdingBroker(
         this.#injected ??
-        (await createBroker(this.config.brokerUrl, {
-          logger: this.log,
-          ...(brokerTls ? { tls: brokerTls } : {}),
-          ...(brokerHeartbeat !== undefined ? { heartbeatSeconds: brokerHeartbeat } : {}),
-          redis: brokerTransportOptions,
-        }));
+          (await createBroker(this.config.brokerUrl, {
+            logger: this.log,
+            ...(brokerTls ? { tls: brokerTls } : {}),
+            ...(brokerHeartbeat !== undefined ? { heartbeatSeconds: brokerHeartbeat } : {}),
+            redis: brokerTransportOptions,
+          })),
+      );
       b.on('error', (err) => this.log.error({ err, broker: b.displayUrl }, 'broker error'));
       b.on('disconnected', (err) => this.log.warn({ err: err?.message, broker: b.displayUrl }, 'broker connection lost; reconnecting'));
       b.on('reconnected', () => this.log.info({ broker: b.displayUrl }, 'broker reconnected'));
@@ -173,6 +175,11 @@ export class App implements AppPort {
   get beat(): BeatControl {
     this.#beat ??= new BeatControl(this.config, this.log);
     return this.#beat;
+  }
+
+  /** `await using app = await createApp()`: the app closes when the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** Close connections. */

@@ -3,6 +3,7 @@
  * (rpc: reply messages; redis: pub/sub on the task's key), never polled; `get()` waits for a
  * ready state.
  */
+import { whileHolding } from '../util/keep-alive.js';
 import { ResultTimeoutError, ResultUnavailableError, TaskFailedError, TaskRevokedError } from '../core/errors.js';
 import { parseIso } from '../core/dates.js';
 import type { ExceptionInfo } from '../core/wire/exception.js';
@@ -180,7 +181,8 @@ export class StateAsyncResult<R> implements AsyncResult<R> {
   get(options?: GetOptions & { propagate?: true }): Promise<R>;
   get(options: GetOptions & { propagate: false }): Promise<R | Error>;
   async get(options: GetOptions = {}): Promise<R | Error> {
-    if (!this.ready()) await this.#wait(options);
+    // The process stays alive while a wait is pending (idle connections are unref'd).
+    if (!this.ready()) await whileHolding(() => this.#wait(options));
     if (this.st.state === States.SUCCESS) return this.st.result as R;
     const err = this.st.state === States.REVOKED ? new TaskRevokedError(this.id) : failureError(this.id, this.st.result, this.st.traceback);
     if (options.propagate === false) return err;

@@ -69,7 +69,7 @@ export class RpcBackend implements ResultBackend {
 
   async #listen(): Promise<Consumer> {
     await this.broker.declareQueue(this.oid, supportedQueueOptions(this.broker, { durable: false, autoDelete: true, expiresMs: ONE_DAY_MS }));
-    return this.broker.consume(this.oid, { prefetch: 0, noAck: true }, (d) => this.#onReply(d));
+    return this.broker.consume(this.oid, { prefetch: 0, noAck: true, background: true }, (d) => this.#onReply(d));
   }
 
   #onReply(d: Delivery): void {

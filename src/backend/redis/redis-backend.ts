@@ -17,6 +17,7 @@ import type { ResultBackend, ResultTarget, TaskCallRouting } from '../../core/ba
 import { ResultBackendError } from '../../core/errors.js';
 import type { AsyncResult } from '../../core/result.js';
 import type { Logger } from '../../logging/logger.js';
+import { whileHolding } from '../../util/keep-alive.js';
 import { redactPassword } from '../../util/mask-url.js';
 import { parseRedisUrl, type RedisUrl } from '../../util/redis-url.js';
 import { ResultState, StateAsyncResult, type ResultMeta, type ResultSource } from '../async-result.js';
@@ -53,6 +54,15 @@ export interface RedisBackendSettings {
 }
 
 const MAX_BACKOFF_MS = 5000;
+
+/**
+ * An idle connection does not keep the process alive (a script ends at its last line, as the
+ * brokers' connections allow); every command and wait holds the process until it settles.
+ */
+function idle(r: Redis): Redis {
+  r.on('connect', () => r.stream?.unref());
+  return r;
+}
 
 type StoringRedis = Redis & { ctsStoreResult(key: string, value: string, ttl: number): Promise<number> };
 
@@ -103,7 +113,7 @@ export class RedisBackend implements ResultBackend {
 
   #conn(): StoringRedis {
     if (!this.#cmd) {
-      const cmd = new Redis(this.#options('celeryts-results')) as StoringRedis;
+      const cmd = idle(new Redis(this.#options('celeryts-results'))) as StoringRedis;
       cmd.defineCommand('ctsStoreResult', { numberOfKeys: 1, lua: STORE });
       cmd.on('error', () => undefined); // reported by the command that fails, once per outage
       this.#cmd = cmd;
@@ -113,7 +123,7 @@ export class RedisBackend implements ResultBackend {
 
   #consumerOf(): ResultConsumer {
     if (!this.#consumer) {
-      const sub = new Redis(this.#options('celeryts-results-sub'));
+      const sub = idle(new Redis(this.#options('celeryts-results-sub')));
       sub.on('error', () => undefined);
       this.#sub = sub;
       this.#consumer = new ResultConsumer(sub, this.#conn(), this.#settings.log, this.#describe);
@@ -124,7 +134,7 @@ export class RedisBackend implements ResultBackend {
   /** Run a client-side command; a Redis failure becomes a ResultBackendError naming the backend. */
   async #run<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await whileHolding(fn);
     } catch (err) {
       throw new ResultBackendError(`the Redis result backend at ${this.displayUrl} cannot be used: ${this.#describe(err)}`, { cause: err });
     }
@@ -137,7 +147,7 @@ export class RedisBackend implements ResultBackend {
     } catch (err) {
       return Promise.reject(err); // EncodeError: the executor fails the task with it
     }
-    return this.#store(taskKey(target.id), value, target.id);
+    return whileHolding(() => this.#store(taskKey(target.id), value, target.id));
   }
 
   async #store(key: string, value: string, taskId: string): Promise<void> {
