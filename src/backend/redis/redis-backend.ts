@@ -213,6 +213,6 @@ export class RedisBackend implements ResultBackend {
     this.#cmd = undefined;
     this.#sub = undefined;
     this.#consumer = undefined;
-    await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
+    await whileHolding(() => Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect()))));
   }
 }
