@@ -69,8 +69,16 @@ export interface UserConfig {
   imports?: string[];
   /** Broker URL: amqp://, amqps://, redis://, rediss://, sentinel:// or file://DIR (default file://.celeryts beside the config). */
   brokerUrl?: string;
-  /** 'rpc://' (results back to the caller as messages) or 'none'. */
+  /**
+   * Where results go: 'rpc://' (default: back to the caller as messages, read once, by the
+   * sender), 'redis://[:password@]host[:port][/db]' (also rediss://, redis+socket://,
+   * sentinel://: stored by task id, read by any process until they expire) or 'none'.
+   */
   resultBackend?: string;
+  /** Seconds a stored result lives (Redis backend; Celery's result_expires). 0 = forever. Default 86400 (1 day). */
+  resultExpires?: number;
+  /** Also store the task name, args, kwargs, worker, retries and queue with a result (Celery's result_extended). Default false. */
+  resultExtended?: boolean;
   /** Queue tasks go to when neither the call nor the task names one. Default 'celery'. */
   defaultQueue?: string;
   /** Per-queue declaration options (type, max priority, dead-lettering). */
@@ -174,7 +182,10 @@ export interface Config {
   root: string;
   imports: string[];
   brokerUrl: string;
-  resultBackend: 'rpc' | 'none';
+  /** 'rpc', 'none', or a Redis URL (as given: mask it before showing it). */
+  resultBackend: string;
+  resultExpires: number;
+  resultExtended: boolean;
   defaultQueue: string;
   queues: Record<string, QueueOptions>;
   concurrency: number;
@@ -249,7 +260,13 @@ const CHECKS: Record<keyof UserConfig, Check> = {
     (/^(amqps?|file|rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string)
       ? undefined
       : 'must start with amqp://, amqps://, redis://, rediss://, sentinel:// or file://'),
-  resultBackend: (v) => (v === 'rpc://' || v === 'rpc' || v === 'none' || v === 'disabled' ? undefined : "must be 'rpc://' or 'none'"),
+  resultBackend: (v) =>
+    isString(v) ??
+    (/^(rpc|none|disabled)(:\/\/)?$/.test(v as string) || /^(rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string)
+      ? undefined
+      : "must be 'rpc://', 'redis://...' (rediss://, redis+socket://, sentinel://) or 'none'"),
+  resultExpires: (v) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? undefined : 'must be a number of seconds, 0 or more (0: never expire)'),
+  resultExtended: isBool,
   defaultQueue: isString,
   queues: isObject,
   concurrency: isPosInt,
@@ -358,6 +375,8 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
   return {
     imports: [],
     resultBackend: 'rpc',
+    resultExpires: 86_400,
+    resultExtended: false,
     defaultQueue: 'celery',
     queues: {},
     concurrency: availableParallelism(),

@@ -326,13 +326,15 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       { taskId, task: headers?.task, reason, code: (err as { code?: string }).code, routingKey: d.routingKey },
       `${err instanceof MalformedMessageError ? 'Rejected malformed message' : 'Rejected message'}: ${err.message}.${extra}`,
     );
-    const replyTo = d.properties.replyTo;
-    if (taskId && replyTo) {
+    // Every backend hears of it (rpc only when the message has a reply_to; a storing backend
+    // keeps it under the task id for whoever reads it).
+    if (taskId && !headers?.ignoreResult) {
+      const target = { id: taskId, replyTo: d.properties.replyTo ?? null, correlationId: d.properties.correlationId ?? taskId };
       void this.#ctx?.backend
         // The reason travels as the traceback: exc_message stays what Python expects (NotRegistered(name)),
         // and the caller still learns why, with the worker's "did you mean".
-        .markState({ id: taskId, replyTo, correlationId: d.properties.correlationId ?? taskId }, States.FAILURE, serializeError(err), err.message)
-        ?.catch(() => undefined);
+        .markState(target, States.FAILURE, serializeError(err), err.message)
+        ?.catch((e: unknown) => this.app.log.warn({ taskId, err: e }, 'could not report the rejected task to the result backend'));
     }
   }
 
@@ -341,14 +343,15 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.parked.take(headers.id);
     this.emit('task-revoked', headers, why, false);
     this.app.log.info({ taskId: headers.id, task: headers.task }, `Discarding ${why} task: ${headers.task}[${headers.id}]`);
-    if (replyTo && !headers.ignoreResult) {
+    if (!headers.ignoreResult) {
+      const target = { id: headers.id, replyTo: replyTo ?? null, correlationId: correlationId ?? headers.id, group: headers.group, parentId: headers.parentId };
       void this.#ctx?.backend
-        .markState({ id: headers.id, replyTo, correlationId: correlationId ?? headers.id }, States.REVOKED, {
+        .markState(target, States.REVOKED, {
           exc_type: 'TaskRevokedError',
           exc_message: [why],
           exc_module: 'celery.exceptions',
         })
-        ?.catch(() => undefined);
+        ?.catch((e: unknown) => this.app.log.warn({ taskId: headers.id, err: e }, 'could not report the revoked task to the result backend'));
     }
   }
 
