@@ -122,6 +122,13 @@ export interface UserConfig {
    * growth to 16. NODE_OPTIONS flags that size the young generation take precedence.
    */
   workerMaxSemiSpaceMb?: number;
+  /**
+   * How far, in percent, V8 lets the worker's old generation grow past what the last full GC
+   * kept before it collects again (`--heap-growing-percent`). Default 50; 0 leaves V8's own
+   * factor (up to 300 %: a draining worker holds up to 4 x its live heap). A NODE_OPTIONS
+   * `--heap-growing-percent` takes precedence.
+   */
+  workerHeapGrowingPercent?: number;
   /** Periodic tasks beat sends (beat_schedule): `{ name: { task, schedule, args, kwargs, options } }`. */
   beatSchedule?: Record<string, BeatEntry>;
   /** IANA time zone crontabs are read in unless they name their own (Celery's `timezone`). Default 'UTC'. */
@@ -172,6 +179,7 @@ export interface Config {
   maxMessageBytes: number;
   maxRedeliveries: number;
   workerMaxSemiSpaceMb: number;
+  workerHeapGrowingPercent: number;
   beatSchedule: Record<string, BeatEntry>;
   timezone: string;
   beatStartingDeadline: number | null;
@@ -240,6 +248,7 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   maxMessageBytes: isPosInt,
   maxRedeliveries: isNonNegInt,
   workerMaxSemiSpaceMb: isNonNegInt,
+  workerHeapGrowingPercent: isNonNegInt,
   beatSchedule: isObject,
   timezone: (v) => isString(v) ?? (isTimeZone(v as string) ? undefined : "must be an IANA time zone such as 'UTC' or 'Europe/Berlin'"),
   beatStartingDeadline: (v) => (v === null || (typeof v === 'number' && v >= 0) ? undefined : 'must be a number of seconds, 0 or more, or null (no limit)'),
@@ -335,6 +344,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     maxMessageBytes: 10 * 1024 * 1024,
     maxRedeliveries: 5,
     workerMaxSemiSpaceMb: 4,
+    workerHeapGrowingPercent: 50,
     beatSchedule: {},
     timezone: 'UTC',
     beatStartingDeadline: null,
