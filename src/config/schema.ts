@@ -155,6 +155,13 @@ export interface UserConfig {
    * growth to 16. NODE_OPTIONS flags that size the young generation take precedence.
    */
   workerMaxSemiSpaceMb?: number;
+  /**
+   * How far, in percent, V8 lets the worker's old generation grow past what the last full GC
+   * kept before it collects again (`--heap-growing-percent`). Default 50; 0 leaves V8's own
+   * factor (up to 300 %: a draining worker holds up to 4 x its live heap). A NODE_OPTIONS
+   * `--heap-growing-percent` takes precedence.
+   */
+  workerHeapGrowingPercent?: number;
   /** Periodic tasks beat sends (beat_schedule): `{ name: { task, schedule, args, kwargs, options } }`. */
   beatSchedule?: Record<string, BeatEntry>;
   /** IANA time zone crontabs are read in unless they name their own (Celery's `timezone`). Default 'UTC'. */
@@ -215,6 +222,7 @@ export interface Config {
   controlSecret: string | undefined;
   controlSignatureWindow: number;
   workerMaxSemiSpaceMb: number;
+  workerHeapGrowingPercent: number;
   beatSchedule: Record<string, BeatEntry>;
   timezone: string;
   beatStartingDeadline: number | null;
@@ -299,6 +307,7 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   controlSecret: (v) => (typeof v === 'string' && v.length >= 16 ? undefined : 'must be a string of at least 16 characters'),
   controlSignatureWindow: (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? undefined : 'must be a number of seconds above 0'),
   workerMaxSemiSpaceMb: isNonNegInt,
+  workerHeapGrowingPercent: isNonNegInt,
   beatSchedule: isObject,
   timezone: (v) => isString(v) ?? (isTimeZone(v as string) ? undefined : "must be an IANA time zone such as 'UTC' or 'Europe/Berlin'"),
   beatStartingDeadline: (v) => (v === null || (typeof v === 'number' && v >= 0) ? undefined : 'must be a number of seconds, 0 or more, or null (no limit)'),
@@ -406,6 +415,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     controlSecret: undefined,
     controlSignatureWindow: 60,
     workerMaxSemiSpaceMb: 4,
+    workerHeapGrowingPercent: 50,
     beatSchedule: {},
     timezone: 'UTC',
     beatStartingDeadline: null,
