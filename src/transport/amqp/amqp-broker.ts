@@ -234,6 +234,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
     const session = await AmqpSession.open(this.#amqpUrls[this.#nodes.current]!, socketOptions(this.#opts), generation, this.#opts.logger, (err) =>
       this.#onSessionLost(generation, err),
     );
+    if (this.#opts.idleUnref) session.unref();
     this.#live = session;
     try {
       const confirmChannel = await session.openConfirmChannel();
@@ -577,6 +578,8 @@ export class AmqpBroker extends EventEmitter implements Broker {
         resolve();
       };
       const timer = setTimeout(wake, ms);
+      // An idle client waiting to reconnect lets a script end; its consumers hold the process.
+      if (this.#opts.idleUnref) timer.unref();
       this.#sleep = { timer, wake };
     });
   }

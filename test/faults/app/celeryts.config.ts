@@ -15,6 +15,7 @@ export default defineConfig({
   queues,
   ...(env['FAULTS_MAX_REDELIVERIES'] ? { maxRedeliveries: Number(env['FAULTS_MAX_REDELIVERIES']) } : {}),
   ...(env['FAULTS_RECONNECT_MAX_RETRIES'] ? { brokerReconnectMaxRetries: Number(env['FAULTS_RECONNECT_MAX_RETRIES']) } : {}),
+  ...(env['FAULTS_DLQ'] ? { deadLetterQueue: env['FAULTS_DLQ'] } : {}),
   ...(env['FAULTS_MAX_BYTES'] ? { maxMessageBytes: Number(env['FAULTS_MAX_BYTES']) } : {}),
   ...(env['FAULTS_VISIBILITY_TIMEOUT'] ? { brokerTransportOptions: { visibilityTimeout: Number(env['FAULTS_VISIBILITY_TIMEOUT']) } } : {}),
 });
