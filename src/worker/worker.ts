@@ -145,13 +145,15 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     };
     const declared = await app.queues();
-    this.#marks = new StartMarks(broker, this.nodeName, app.log);
+    const quorum = app.config.defaultQueueType === 'quorum' ? ('quorum' as const) : undefined;
+    this.#marks = new StartMarks(broker, this.nodeName, app.log, quorum);
     this.#deadLetters = new DeadLetters({
       broker,
       log: app.log,
       nodeName: this.nodeName,
       queue: app.config.deadLetterQueue,
       queueOptions: (q) => app.config.queues[q] ?? {},
+      ...(quorum ? { queueType: quorum } : {}),
     });
     this.#guard = new RedeliveryGuard({
       broker,

@@ -104,15 +104,16 @@ app.send_task('faults.record', args=['py-countdown', 0], exchange='celery_delaye
   it('sends its own countdown tasks through the levels, and parks a far-future eta there (no classic queue involved)', async () => {
     const before = await queueTable(rabbit);
     const sent = Date.now();
-    await app.sendTask('faults.record', ['ts-countdown', 0], {}, { countdown: 3, ignoreResult: true });
+    // Long enough for rabbitmqctl (seconds per call on a busy machine) to see it parked.
+    await app.sendTask('faults.record', ['ts-countdown', 0], {}, { countdown: 8, ignoreResult: true });
     // Parked by the broker, not held by the worker: the message waits in a level queue.
     await eventually(
       async () => [...(await queueTable(rabbit))].some(([name, q]) => name.startsWith('celery_delayed_') && q.messages > 0),
-      5000,
+      7000,
       'the countdown task in a celery_delayed_* queue',
     );
     await eventually(() => endedIds(s.record).has('ts-countdown'), 20_000, 'the countdown task to run');
-    assert.ok(runs(s.record).find((r) => r.id === 'ts-countdown')!.at - sent >= 2500, 'it ran after its countdown');
+    assert.ok(runs(s.record).find((r) => r.id === 'ts-countdown')!.at - sent >= 7000, 'it ran after its countdown');
     const after = await queueTable(rabbit);
     const newClassic = [...after.keys()].filter((n) => n.startsWith('celeryts.delay.') && !before.has(n));
     assert.deepEqual(newClassic, [], 'no classic delay tier declared for a quorum queue');
@@ -129,16 +130,16 @@ from kombu import Queue
 app = Celery(broker=os.environ['URL'])
 app.conf.task_queues = [Queue(os.environ['QUEUE'], queue_arguments={'x-queue-type': 'quorum'})]
 app.send_task('faults.record', args=['parked', 0], queue=os.environ['QUEUE'], routing_key=os.environ['QUEUE'],
-              eta=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=6), ignore_result=True)
+              eta=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=8), ignore_result=True)
 `,
       { URL: rabbit.url, QUEUE: s.queue },
     );
     await eventually(
       async () => [...(await queueTable(rabbit))].some(([name, q]) => name.startsWith('celery_delayed_') && q.messages > 0),
-      5000,
+      7000,
       'the parked task in a celery_delayed_* queue',
     );
     await eventually(() => endedIds(s.record).has('parked'), 20_000, 'the parked task to run');
-    assert.ok(runs(s.record).find((r) => r.id === 'parked')!.at - sent >= 5000, 'it ran at its eta, not before');
+    assert.ok(runs(s.record).find((r) => r.id === 'parked')!.at - sent >= 7000, 'it ran at its eta, not before');
   });
 });
