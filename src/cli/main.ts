@@ -5,6 +5,7 @@ import { callCommand } from './call-command.js';
 import { addGlobalOptions, applyGlobalOptions, exitCodeOf } from './common.js';
 import { controlCommand } from './control-command.js';
 import { dashboardCommand } from './dashboard-command.js';
+import { dlqCommand } from './dlq-command.js';
 import { eventsCommand } from './events-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { purgeCommand } from './purge-command.js';
@@ -25,6 +26,7 @@ export function program(): Command {
     .addCommand(resultCommand())
     .addCommand(statusCommand())
     .addCommand(purgeCommand())
+    .addCommand(dlqCommand())
     .addCommand(eventsCommand())
     .addCommand(beatCommand())
     .addCommand(dashboardCommand())

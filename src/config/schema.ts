@@ -87,6 +87,13 @@ export interface UserConfig {
   concurrency?: number;
   /** prefetch = concurrency x prefetchMultiplier. Default 4. */
   prefetchMultiplier?: number;
+  /**
+   * Grow and shrink the async pool with load between `[max, min]` tasks at once (Celery's
+   * `--autoscale MAX,MIN`); prefetch is then max x prefetchMultiplier. Default: off.
+   */
+  autoscale?: [number, number];
+  /** Seconds without growing before autoscale shrinks the pool (Celery's AUTOSCALE_KEEPALIVE). Default 30. */
+  autoscaleKeepalive?: number;
   /** Ack after the task returns (default false: ack before it starts). */
   acksLate?: boolean;
   /** Send no results unless a task or call asks (CELERY_IGNORE_RESULT). */
@@ -125,11 +132,36 @@ export interface UserConfig {
   /** An acks-late message redelivered more often than this is dead-lettered (poison task guard). Default 5. */
   maxRedeliveries?: number;
   /**
+   * Queue that refused task messages go to (poison tasks over maxRedeliveries, unknown tasks,
+   * malformed or oversized messages), declared by the worker, read with `celeryts dlq`. A queue
+   * configured with its own `deadLetterExchange` keeps that instead. null: reject and drop, as
+   * Celery does. Default 'celeryts.dlq'.
+   */
+  deadLetterQueue?: string | null;
+  /** Answer remote control (inspect, control) at all (Celery's worker_enable_remote_control). Default true. */
+  workerEnableRemoteControl?: boolean;
+  /** Control commands this worker answers; others are refused and logged. Default: all of them. */
+  controlCommands?: string[];
+  /**
+   * Shared secret for signed remote control: workers refuse (and log) requests without a valid
+   * HMAC-SHA256 signature; celeryts clients sign theirs. Default: none (unsigned, as Celery).
+   */
+  controlSecret?: string;
+  /** Seconds a signed control request stays valid (its replay window). Default 60. */
+  controlSignatureWindow?: number;
+  /**
    * Cap, in MiB, on V8's young-generation semi-spaces in the worker process and each task
    * thread (what `--max-semi-space-size` sets at start-up). Default 4; 0 leaves V8's own
    * growth to 16. NODE_OPTIONS flags that size the young generation take precedence.
    */
   workerMaxSemiSpaceMb?: number;
+  /**
+   * How far, in percent, V8 lets the worker's old generation grow past what the last full GC
+   * kept before it collects again (`--heap-growing-percent`). Default 50; 0 leaves V8's own
+   * factor (up to 300 %: a draining worker holds up to 4 x its live heap). A NODE_OPTIONS
+   * `--heap-growing-percent` takes precedence.
+   */
+  workerHeapGrowingPercent?: number;
   /** Periodic tasks beat sends (beat_schedule): `{ name: { task, schedule, args, kwargs, options } }`. */
   beatSchedule?: Record<string, BeatEntry>;
   /** IANA time zone crontabs are read in unless they name their own (Celery's `timezone`). Default 'UTC'. */
@@ -165,6 +197,8 @@ export interface Config {
   queues: Record<string, QueueOptions>;
   concurrency: number;
   prefetchMultiplier: number;
+  autoscale: [number, number] | null;
+  autoscaleKeepalive: number;
   acksLate: boolean;
   ignoreResult: boolean;
   disableRateLimits: boolean;
@@ -182,7 +216,13 @@ export interface Config {
   taskSoftTimeLimit: number | null;
   maxMessageBytes: number;
   maxRedeliveries: number;
+  deadLetterQueue: string | null;
+  workerEnableRemoteControl: boolean;
+  controlCommands: string[] | undefined;
+  controlSecret: string | undefined;
+  controlSignatureWindow: number;
   workerMaxSemiSpaceMb: number;
+  workerHeapGrowingPercent: number;
   beatSchedule: Record<string, BeatEntry>;
   timezone: string;
   beatStartingDeadline: number | null;
@@ -239,6 +279,11 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   queues: isObject,
   concurrency: isPosInt,
   prefetchMultiplier: isPosInt,
+  autoscale: (v) =>
+    Array.isArray(v) && v.length === 2 && v.every((n) => Number.isInteger(n) && n >= 0) && v[0] >= v[1] && v[0] > 0
+      ? undefined
+      : 'must be [max, min]: whole numbers, max at least min and above 0',
+  autoscaleKeepalive: (v) => (typeof v === 'number' && v >= 0 ? undefined : 'must be a number of seconds, 0 or more'),
   acksLate: isBool,
   ignoreResult: isBool,
   disableRateLimits: isBool,
@@ -256,7 +301,13 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   taskSoftTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
   maxMessageBytes: isPosInt,
   maxRedeliveries: isNonNegInt,
+  deadLetterQueue: (v) => (v === null ? undefined : isString(v)),
+  workerEnableRemoteControl: isBool,
+  controlCommands: isStringList,
+  controlSecret: (v) => (typeof v === 'string' && v.length >= 16 ? undefined : 'must be a string of at least 16 characters'),
+  controlSignatureWindow: (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? undefined : 'must be a number of seconds above 0'),
   workerMaxSemiSpaceMb: isNonNegInt,
+  workerHeapGrowingPercent: isNonNegInt,
   beatSchedule: isObject,
   timezone: (v) => isString(v) ?? (isTimeZone(v as string) ? undefined : "must be an IANA time zone such as 'UTC' or 'Europe/Berlin'"),
   beatStartingDeadline: (v) => (v === null || (typeof v === 'number' && v >= 0) ? undefined : 'must be a number of seconds, 0 or more, or null (no limit)'),
@@ -316,12 +367,15 @@ function shown(value: unknown): string {
  * start with "value out of range").
  */
 export function validateConfig(config: Config): Config {
-  const prefetch = config.concurrency * config.prefetchMultiplier;
+  const concurrency = config.autoscale?.[0] ?? config.concurrency;
+  const prefetch = concurrency * config.prefetchMultiplier;
   if (prefetch > MAX_PREFETCH) {
     throw new ConfigError(
-      `prefetch = concurrency x prefetchMultiplier = ${config.concurrency} x ${config.prefetchMultiplier} = ${prefetch}, over the broker limit of ${MAX_PREFETCH}: lower --prefetch-multiplier or -c`,
+      `prefetch = ${config.autoscale ? 'autoscale max' : 'concurrency'} x prefetchMultiplier = ${concurrency} x ${config.prefetchMultiplier} = ${prefetch}, over the broker limit of ${MAX_PREFETCH}: lower --prefetch-multiplier or ${config.autoscale ? '--autoscale' : '-c'}`,
     );
   }
+  if (config.autoscale && config.pool === 'threads')
+    throw new ConfigError('autoscale needs the async pool: the threads pool has a fixed number of threads (-c)');
   return config;
 }
 
@@ -336,6 +390,8 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     queues: {},
     concurrency: availableParallelism(),
     prefetchMultiplier: 4,
+    autoscale: null,
+    autoscaleKeepalive: 30,
     acksLate: false,
     ignoreResult: false,
     disableRateLimits: false,
@@ -353,7 +409,13 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     taskSoftTimeLimit: null,
     maxMessageBytes: 10 * 1024 * 1024,
     maxRedeliveries: 5,
+    deadLetterQueue: 'celeryts.dlq',
+    workerEnableRemoteControl: true,
+    controlCommands: undefined,
+    controlSecret: undefined,
+    controlSignatureWindow: 60,
     workerMaxSemiSpaceMb: 4,
+    workerHeapGrowingPercent: 50,
     beatSchedule: {},
     timezone: 'UTC',
     beatStartingDeadline: null,

@@ -137,7 +137,7 @@ export class MessageTooLargeError extends CeleryTsError {
   }
 }
 
-/** An acks-late message redelivered more often than `maxRedeliveries`: likely a task that kills its worker. */
+/** An acks-late task whose worker died while it ran more often than `maxRedeliveries`: likely a task that kills its worker. */
 export class RedeliveryLimitError extends CeleryTsError {
   constructor(
     readonly redeliveries: number,
@@ -145,7 +145,7 @@ export class RedeliveryLimitError extends CeleryTsError {
   ) {
     super(
       'CELERYTS_REDELIVERY_LIMIT',
-      `redelivered ${redeliveries} times, over maxRedeliveries (${maxRedeliveries}): every delivery ended without an ack, so the task may be killing its worker`,
+      `started and lost its worker ${redeliveries} times, over maxRedeliveries (${maxRedeliveries}): the task may be killing its worker`,
     );
   }
 }

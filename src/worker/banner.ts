@@ -16,7 +16,7 @@ export function bannerText(worker: Worker, version: string, brokerDisplay: strin
     `- ** ---------- .> app:         ${config.configFile ?? '(no config file)'}`,
     `- ** ---------- .> transport:   ${brokerDisplay}`,
     `- ** ---------- .> results:     ${resultsDisplay(config.resultBackend)}`,
-    `- *** --- * --- .> concurrency: ${config.concurrency} (${config.pool}), prefetch ${worker.prefetchCount}, acks ${config.acksLate ? 'late' : 'early'}`,
+    `- *** --- * --- .> concurrency: ${config.autoscale ? `{min=${config.autoscale[1]}, max=${config.autoscale[0]}}` : config.concurrency} (${config.pool}), prefetch ${worker.prefetchCount}, acks ${config.acksLate ? 'late' : 'early'}`,
     `-- ******* ---- .> task events: ${config.sendEvents ? 'ON' : 'OFF (enable -E to monitor tasks in this worker)'}`,
     `--- ***** ----- .> rate limits: ${config.disableRateLimits ? 'disabled' : 'enabled'}`,
     `--- ***** ----- `,

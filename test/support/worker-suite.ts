@@ -500,11 +500,11 @@ export function runWorkerSuite(label: string, brokerUrl: () => string, options: 
       assert.ok(readRecord(record).some((e) => e.event === 'died' && e.label === 'phoenix'));
     });
 
-    it('revoke --terminate stops a running task; its caller sees REVOKED', async () => {
+    it('revoke with terminate: 1 (as Flower and Python send it) stops a running task; its caller sees REVOKED', async () => {
       const r = await w.client.sendTask('app.jobs.spinForever', []);
       await eventually(() => w.worker.active.size > 0, 10_000, 'task running');
       const control = await w.client.control();
-      await control.broadcast('revoke', { task_id: r.id, terminate: true }, { destination: [w.worker.nodeName], timeout: 2 });
+      await control.broadcast('revoke', { task_id: r.id, terminate: 1 }, { destination: [w.worker.nodeName], timeout: 2 });
       await assert.rejects(r.get({ timeout: 20 }), TaskRevokedError);
       assert.equal(await (await w.client.sendTask('app.jobs.add', [2, 2])).get({ timeout: 20 }), 4);
     });
