@@ -38,6 +38,27 @@ export function python(brokerUrl: string, args: string[], extraEnv: NodeJS.Proce
   });
 }
 
+/** A Python Celery worker (solo pool) on `queue`; resolves once it is ready. */
+export async function pythonWorker(
+  brokerUrl: string,
+  queue: string,
+  node: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ proc: ChildProcess; out: () => string }> {
+  let out = '';
+  const proc = spawn(PY, ['-m', 'celery', '-A', 'proj', 'worker', '-Q', queue, '-n', node, '-P', 'solo', '-l', 'INFO'], {
+    cwd: PYDIR,
+    env: { ...process.env, BROKER_URL: brokerUrl, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  await eventually(() => /ready\./.test(out), 30_000, 'python worker ready').catch((err: Error) => {
+    throw new Error(`${err.message}\n${out}`);
+  });
+  return { proc, out: () => out };
+}
+
 /** Register the interop tests for one broker. */
 export function runInteropSuite(label: string, brokerUrl: string): void {
   const run = randomUUID().slice(0, 8);
