@@ -81,15 +81,13 @@ script): npx does not pass SIGTERM on.`,
         process.exit(1);
       }
       const w = worker;
+      // Exits from the 'stopped' listener below, once the app is closed too.
       void Promise.resolve(beat?.stop())
         .then(() => w.stop())
-        .then(
-          () => process.exit(0),
-          (err) => {
-            process.exitCode = reportError(err);
-            process.exit();
-          },
-        );
+        .catch((err: unknown) => {
+          process.exitCode = reportError(err);
+          process.exit();
+        });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -150,6 +148,14 @@ script): npx does not pass SIGTERM on.`,
       process.exitCode = reportError(err);
       process.exit();
     }
-    worker.once('stopped', () => void Promise.resolve(beat?.stop()).finally(() => process.exit(0)));
+    // However the worker stopped (a signal, remote shutdown), the app is this command's to close.
+    const app = worker.app;
+    worker.once(
+      'stopped',
+      () =>
+        void Promise.resolve(beat?.stop())
+          .then(() => app.close())
+          .finally(() => process.exit(0)),
+    );
   });
 }

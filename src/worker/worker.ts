@@ -317,7 +317,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   /**
    * Warm shutdown: stop consuming, hand reserved requests back to the broker, let running
-   * ones finish and ack, then close connections. Idempotent.
+   * ones finish and ack, stop remote control and events. Idempotent. The app (and its
+   * connections) stays open: close it with `app.close()` when you are done with it.
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
@@ -333,7 +334,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       await this.#control?.stop();
       await stopWorkerEvents(this); // after the last task events, before the connection closes
       this.#broker?.off('disconnected', this.#onDisconnected);
-      await this.app.close();
+      // The app is not the worker's to close: whoever created it may go on using it.
       this.#state = 'stopped';
       this.emit('stopped');
     })();
