@@ -5,7 +5,9 @@ import { bannerText } from '../worker/banner.js';
 import { expandNodeName } from '../worker/node-name.js';
 import { Worker } from '../worker/worker.js';
 import { BeatService } from '../beat/beat-service.js';
+import { capOldSpaceGrowth } from '../util/old-space-growth.js';
 import { capSemiSpace } from '../util/semi-space-cap.js';
+import { defaults } from '../config/schema.js';
 import { maskUrl } from '../util/mask-url.js';
 import { addCommonOptions, appFromFlags, moduleRefsFromCli, reportError, type CommonFlags } from './common.js';
 import { connectWithRetry } from './connect-retry.js';
@@ -91,6 +93,10 @@ script): npx does not pass SIGTERM on.`,
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // Before loading config and tasks, which would otherwise grow the young generation past the
+    // cap for good (see semi-space-cap.ts); the configured size replaces it once known.
+    capSemiSpace(defaults().workerMaxSemiSpaceMb);
+    capOldSpaceGrowth(defaults().workerHeapGrowingPercent);
     try {
       const app = await appFromFlags(flags, {
         ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
@@ -111,7 +117,14 @@ script): npx does not pass SIGTERM on.`,
       await app.loadTasks(modules);
       // The process is the worker's: size its young generation for draining (see semi-space-cap.ts).
       const cap = capSemiSpace(app.config.workerMaxSemiSpaceMb);
-      app.log.debug({ semiSpaceCap: cap.state === 'capped' ? `${cap.mib} MiB` : cap.state }, 'V8 young generation');
+      const growth = capOldSpaceGrowth(app.config.workerHeapGrowingPercent);
+      app.log.debug(
+        {
+          semiSpaceCap: cap.state === 'capped' ? `${cap.mib} MiB` : cap.state,
+          oldSpaceGrowth: growth.state === 'capped' ? `${growth.percent} %` : growth.state,
+        },
+        'V8 heap sizing',
+      );
       worker = new Worker(app, {
         nodeName: expandNodeName(app.config.workerName),
         modules,

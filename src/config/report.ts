@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { maskUrlsIn } from '../util/mask-url.js';
+import { maskUrlsIn, resultsDisplay } from '../util/mask-url.js';
 import { VERSION } from '../version.js';
 import type { Config } from './schema.js';
 
@@ -53,7 +53,7 @@ export function reportText(config: Config): string {
     `platform -> system:${os.type()} arch:${os.arch()} kernel version:${os.release()} cpus:${os.availableParallelism()}`,
     `deps -> ${deps}`,
     `config file -> ${config.configFile ?? '(none: defaults)'}`,
-    `settings -> transport:${config.brokerUrl.slice(0, config.brokerUrl.indexOf('://'))} results:${config.resultBackend === 'rpc' ? 'rpc://' : 'disabled'}`,
+    `settings -> transport:${config.brokerUrl.slice(0, config.brokerUrl.indexOf('://'))} results:${resultsDisplay(config.resultBackend)}`,
     '',
   ];
   const masked = maskedConfig(config) as Record<string, unknown>;

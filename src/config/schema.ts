@@ -69,8 +69,16 @@ export interface UserConfig {
   imports?: string[];
   /** Broker URL: amqp://, amqps://, redis://, rediss://, sentinel:// or file://DIR (default file://.celeryts beside the config). */
   brokerUrl?: string;
-  /** 'rpc://' (results back to the caller as messages) or 'none'. */
+  /**
+   * Where results go: 'rpc://' (default: back to the caller as messages, read once, by the
+   * sender), 'redis://[:password@]host[:port][/db]' (also rediss://, redis+socket://,
+   * sentinel://: stored by task id, read by any process until they expire) or 'none'.
+   */
   resultBackend?: string;
+  /** Seconds a stored result lives (Redis backend; Celery's result_expires). 0 = forever. Default 86400 (1 day). */
+  resultExpires?: number;
+  /** Also store the task name, args, kwargs, worker, retries and queue with a result (Celery's result_extended). Default false. */
+  resultExtended?: boolean;
   /** Queue tasks go to when neither the call nor the task names one. Default 'celery'. */
   defaultQueue?: string;
   /** Per-queue declaration options (type, max priority, dead-lettering). */
@@ -124,11 +132,36 @@ export interface UserConfig {
   /** An acks-late message redelivered more often than this is dead-lettered (poison task guard). Default 5. */
   maxRedeliveries?: number;
   /**
+   * Queue that refused task messages go to (poison tasks over maxRedeliveries, unknown tasks,
+   * malformed or oversized messages), declared by the worker, read with `celeryts dlq`. A queue
+   * configured with its own `deadLetterExchange` keeps that instead. null: reject and drop, as
+   * Celery does. Default 'celeryts.dlq'.
+   */
+  deadLetterQueue?: string | null;
+  /** Answer remote control (inspect, control) at all (Celery's worker_enable_remote_control). Default true. */
+  workerEnableRemoteControl?: boolean;
+  /** Control commands this worker answers; others are refused and logged. Default: all of them. */
+  controlCommands?: string[];
+  /**
+   * Shared secret for signed remote control: workers refuse (and log) requests without a valid
+   * HMAC-SHA256 signature; celeryts clients sign theirs. Default: none (unsigned, as Celery).
+   */
+  controlSecret?: string;
+  /** Seconds a signed control request stays valid (its replay window). Default 60. */
+  controlSignatureWindow?: number;
+  /**
    * Cap, in MiB, on V8's young-generation semi-spaces in the worker process and each task
    * thread (what `--max-semi-space-size` sets at start-up). Default 4; 0 leaves V8's own
    * growth to 16. NODE_OPTIONS flags that size the young generation take precedence.
    */
   workerMaxSemiSpaceMb?: number;
+  /**
+   * How far, in percent, V8 lets the worker's old generation grow past what the last full GC
+   * kept before it collects again (`--heap-growing-percent`). Default 50; 0 leaves V8's own
+   * factor (up to 300 %: a draining worker holds up to 4 x its live heap). A NODE_OPTIONS
+   * `--heap-growing-percent` takes precedence.
+   */
+  workerHeapGrowingPercent?: number;
   /** Periodic tasks beat sends (beat_schedule): `{ name: { task, schedule, args, kwargs, options } }`. */
   beatSchedule?: Record<string, BeatEntry>;
   /** IANA time zone crontabs are read in unless they name their own (Celery's `timezone`). Default 'UTC'. */
@@ -156,7 +189,10 @@ export interface Config {
   root: string;
   imports: string[];
   brokerUrl: string;
-  resultBackend: 'rpc' | 'none';
+  /** 'rpc', 'none', or a Redis URL (as given: mask it before showing it). */
+  resultBackend: string;
+  resultExpires: number;
+  resultExtended: boolean;
   defaultQueue: string;
   queues: Record<string, QueueOptions>;
   concurrency: number;
@@ -180,7 +216,13 @@ export interface Config {
   taskSoftTimeLimit: number | null;
   maxMessageBytes: number;
   maxRedeliveries: number;
+  deadLetterQueue: string | null;
+  workerEnableRemoteControl: boolean;
+  controlCommands: string[] | undefined;
+  controlSecret: string | undefined;
+  controlSignatureWindow: number;
   workerMaxSemiSpaceMb: number;
+  workerHeapGrowingPercent: number;
   beatSchedule: Record<string, BeatEntry>;
   timezone: string;
   beatStartingDeadline: number | null;
@@ -226,7 +268,13 @@ const CHECKS: Record<keyof UserConfig, Check> = {
     (/^(amqps?|file|rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string)
       ? undefined
       : 'must start with amqp://, amqps://, redis://, rediss://, sentinel:// or file://'),
-  resultBackend: (v) => (v === 'rpc://' || v === 'rpc' || v === 'none' || v === 'disabled' ? undefined : "must be 'rpc://' or 'none'"),
+  resultBackend: (v) =>
+    isString(v) ??
+    (/^(rpc|none|disabled)(:\/\/)?$/.test(v as string) || /^(rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string)
+      ? undefined
+      : "must be 'rpc://', 'redis://...' (rediss://, redis+socket://, sentinel://) or 'none'"),
+  resultExpires: (v) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? undefined : 'must be a number of seconds, 0 or more (0: never expire)'),
+  resultExtended: isBool,
   defaultQueue: isString,
   queues: isObject,
   concurrency: isPosInt,
@@ -253,7 +301,13 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   taskSoftTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
   maxMessageBytes: isPosInt,
   maxRedeliveries: isNonNegInt,
+  deadLetterQueue: (v) => (v === null ? undefined : isString(v)),
+  workerEnableRemoteControl: isBool,
+  controlCommands: isStringList,
+  controlSecret: (v) => (typeof v === 'string' && v.length >= 16 ? undefined : 'must be a string of at least 16 characters'),
+  controlSignatureWindow: (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? undefined : 'must be a number of seconds above 0'),
   workerMaxSemiSpaceMb: isNonNegInt,
+  workerHeapGrowingPercent: isNonNegInt,
   beatSchedule: isObject,
   timezone: (v) => isString(v) ?? (isTimeZone(v as string) ? undefined : "must be an IANA time zone such as 'UTC' or 'Europe/Berlin'"),
   beatStartingDeadline: (v) => (v === null || (typeof v === 'number' && v >= 0) ? undefined : 'must be a number of seconds, 0 or more, or null (no limit)'),
@@ -330,6 +384,8 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
   return {
     imports: [],
     resultBackend: 'rpc',
+    resultExpires: 86_400,
+    resultExtended: false,
     defaultQueue: 'celery',
     queues: {},
     concurrency: availableParallelism(),
@@ -353,7 +409,13 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     taskSoftTimeLimit: null,
     maxMessageBytes: 10 * 1024 * 1024,
     maxRedeliveries: 5,
+    deadLetterQueue: 'celeryts.dlq',
+    workerEnableRemoteControl: true,
+    controlCommands: undefined,
+    controlSecret: undefined,
+    controlSignatureWindow: 60,
     workerMaxSemiSpaceMb: 4,
+    workerHeapGrowingPercent: 50,
     beatSchedule: {},
     timezone: 'UTC',
     beatStartingDeadline: null,
