@@ -2,7 +2,8 @@
  * Drain rates on Redis, in one run: celeryts (early and late acks), BullMQ (no-op processor,
  * same concurrency) and Python Celery (prefork, -c 2), with ratios; and the celeryts worker's
  * peak RSS draining 100,000. Usage: `npm run bench:redis -- [--n 20000] [--rss-n 100000]
- * [--py-n 4000] [--only early,late,bullmq,python,rss] [--broker redis://127.0.0.1:6379/3]`.
+ * [--py-n 4000] [--only early,late,bullmq,python,rss] [--broker redis://127.0.0.1:6379/3] [--cpu-prof DIR]`
+ * (`--cpu-prof`: a V8 CPU profile of each celeryts worker in DIR/<kind>, for bench/profile-summary.ts).
  * Each drain: a fresh queue filled before the consumer starts with [mark(start), noop x N,
  * mark(end)]; the rate is N over the time between the two markers.
  */
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     'rss-n': { type: 'string', default: '100000' },
     'py-n': { type: 'string', default: '4000' },
     only: { type: 'string', default: 'early,late,bullmq,python,rss' },
+    'cpu-prof': { type: 'string' },
     broker: { type: 'string', default: process.env['CELERYTS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379/15' },
   },
 });
@@ -85,9 +87,22 @@ async function drain(kind: string, n: number, fill: (q: string, marks: [string, 
   }
 }
 
+const profDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
+const profile = (kind: string) => (profDir ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${path.join(profDir, kind)}`] : []);
 const celeryts = (q: string, extra: string[]): Launch => ({
   cmd: process.execPath,
-  args: [path.join(REPO, 'bin', 'celeryts.js'), 'worker', '--config', path.join(HERE, 'celeryts.config.ts'), '-Q', q, '-n', `bench-${q}@%h`, ...extra],
+  args: [
+    ...profile(q.split('.')[1]!),
+    path.join(REPO, 'bin', 'celeryts.js'),
+    'worker',
+    '--config',
+    path.join(HERE, 'celeryts.config.ts'),
+    '-Q',
+    q,
+    '-n',
+    `bench-${q}@%h`,
+    ...extra,
+  ],
   env: { CELERYTS_BROKER_URL: url },
 });
 

@@ -10,6 +10,7 @@ import { eventsCommand } from './events-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { purgeCommand } from './purge-command.js';
 import { reportCommand } from './report-command.js';
+import { resultCommand } from './result-command.js';
 import { shellCommand } from './shell-command.js';
 import { statusCommand } from './status-command.js';
 import { workerCommand } from './worker-command.js';
@@ -22,6 +23,7 @@ export function program(): Command {
     .addCommand(callCommand())
     .addCommand(inspectCommand())
     .addCommand(controlCommand())
+    .addCommand(resultCommand())
     .addCommand(statusCommand())
     .addCommand(purgeCommand())
     .addCommand(dlqCommand())

@@ -1,4 +1,3 @@
-import repl from 'node:repl';
 import { Command } from 'commander';
 import type { App } from '../app.js';
 import { chain, group } from '../core/canvas.js';
@@ -50,6 +49,10 @@ Examples:
       if (short.get(last) === 1 && IDENTIFIER.test(last) && !(last in scope)) scope[last] = tasks[name];
     }
     process.stderr.write(`celeryts shell: ${Object.keys(scope).join(', ')} are in scope (tasks by full name in \`tasks\`); .exit or Ctrl-D quits\n`);
+    // Imported here, not at the top: node:repl loads node:domain, which wraps every EventEmitter's
+    // emit and adds a hook to every promise in whatever process imports it: every worker, since
+    // main.ts lists every command (+15-20 MB RSS draining 100,000, BENCHMARKS.md).
+    const { default: repl } = await import('node:repl');
     const server = repl.start({ prompt: 'celeryts> ', useGlobal: false });
     Object.assign(server.context, scope);
     server.on('exit', () => {

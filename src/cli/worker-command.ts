@@ -5,17 +5,20 @@ import { bannerText } from '../worker/banner.js';
 import { expandNodeName } from '../worker/node-name.js';
 import { Worker } from '../worker/worker.js';
 import { BeatService } from '../beat/beat-service.js';
+import { capOldSpaceGrowth } from '../util/old-space-growth.js';
 import { capSemiSpace } from '../util/semi-space-cap.js';
+import { defaults } from '../config/schema.js';
 import { maskUrl } from '../util/mask-url.js';
 import { addCommonOptions, appFromFlags, moduleRefsFromCli, reportError, type CommonFlags } from './common.js';
 import { connectWithRetry } from './connect-retry.js';
-import { collect, positiveInt, seconds } from './parse-args.js';
+import { autoscaleRange, collect, positiveInt, seconds } from './parse-args.js';
 import { holdPidfile } from './pidfile.js';
 
 interface WorkerFlags extends CommonFlags {
   app?: string[];
   concurrency?: number;
   prefetchMultiplier?: number;
+  autoscale?: [number, number];
   acksLate?: boolean;
   queues?: string[];
   hostname?: string;
@@ -37,6 +40,7 @@ export function workerCommand(): Command {
     .option('-A, --app <module>', 'task module to load: proj.tasks, or a path such as ./tasks.ts (repeatable; added to the config imports)', collect)
     .option('-c, --concurrency <n>', 'tasks run at once (default: number of CPUs)', positiveInt)
     .option('--prefetch-multiplier <n>', 'prefetch = concurrency x this (default 4; prefetch at most 65535)', positiveInt)
+    .option('--autoscale <max,min>', 'grow the async pool with load up to MAX tasks at once, shrink it down to MIN when idle', autoscaleRange)
     .option('--acks-late', 'ack after the task returns instead of before it starts')
     .option('-Q, --queues <names>', 'queues to consume, comma separated (default: celery)', collect)
     .option('-n, --hostname <name>', "node name, %h = host name (default 'celery@%h')")
@@ -91,10 +95,15 @@ script): npx does not pass SIGTERM on.`,
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // Before loading config and tasks, which would otherwise grow the young generation past the
+    // cap for good (see semi-space-cap.ts); the configured size replaces it once known.
+    capSemiSpace(defaults().workerMaxSemiSpaceMb);
+    capOldSpaceGrowth(defaults().workerHeapGrowingPercent);
     try {
       const app = await appFromFlags(flags, {
         ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
         ...(flags.prefetchMultiplier !== undefined ? { prefetchMultiplier: flags.prefetchMultiplier } : {}),
+        ...(flags.autoscale ? { autoscale: flags.autoscale } : {}),
         ...(flags.acksLate ? { acksLate: true } : {}),
         ...(flags.withoutRateLimits ? { disableRateLimits: true } : {}),
         ...(flags.hostname ? { workerName: flags.hostname } : {}),
@@ -110,7 +119,14 @@ script): npx does not pass SIGTERM on.`,
       await app.loadTasks(modules);
       // The process is the worker's: size its young generation for draining (see semi-space-cap.ts).
       const cap = capSemiSpace(app.config.workerMaxSemiSpaceMb);
-      app.log.debug({ semiSpaceCap: cap.state === 'capped' ? `${cap.mib} MiB` : cap.state }, 'V8 young generation');
+      const growth = capOldSpaceGrowth(app.config.workerHeapGrowingPercent);
+      app.log.debug(
+        {
+          semiSpaceCap: cap.state === 'capped' ? `${cap.mib} MiB` : cap.state,
+          oldSpaceGrowth: growth.state === 'capped' ? `${growth.percent} %` : growth.state,
+        },
+        'V8 heap sizing',
+      );
       worker = new Worker(app, {
         nodeName: expandNodeName(app.config.workerName),
         modules,

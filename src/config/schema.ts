@@ -69,8 +69,16 @@ export interface UserConfig {
   imports?: string[];
   /** Broker URL: amqp://, amqps://, redis://, rediss://, sentinel:// or file://DIR (default file://.celeryts beside the config). */
   brokerUrl?: string;
-  /** 'rpc://' (results back to the caller as messages) or 'none'. */
+  /**
+   * Where results go: 'rpc://' (default: back to the caller as messages, read once, by the
+   * sender), 'redis://[:password@]host[:port][/db]' (also rediss://, redis+socket://,
+   * sentinel://: stored by task id, read by any process until they expire) or 'none'.
+   */
   resultBackend?: string;
+  /** Seconds a stored result lives (Redis backend; Celery's result_expires). 0 = forever. Default 86400 (1 day). */
+  resultExpires?: number;
+  /** Also store the task name, args, kwargs, worker, retries and queue with a result (Celery's result_extended). Default false. */
+  resultExtended?: boolean;
   /** Queue tasks go to when neither the call nor the task names one. Default 'celery'. */
   defaultQueue?: string;
   /** Per-queue declaration options (type, max priority, dead-lettering). */
@@ -79,6 +87,13 @@ export interface UserConfig {
   concurrency?: number;
   /** prefetch = concurrency x prefetchMultiplier. Default 4. */
   prefetchMultiplier?: number;
+  /**
+   * Grow and shrink the async pool with load between `[max, min]` tasks at once (Celery's
+   * `--autoscale MAX,MIN`); prefetch is then max x prefetchMultiplier. Default: off.
+   */
+  autoscale?: [number, number];
+  /** Seconds without growing before autoscale shrinks the pool (Celery's AUTOSCALE_KEEPALIVE). Default 30. */
+  autoscaleKeepalive?: number;
   /** Ack after the task returns (default false: ack before it starts). */
   acksLate?: boolean;
   /** Send no results unless a task or call asks (CELERY_IGNORE_RESULT). */
@@ -140,6 +155,13 @@ export interface UserConfig {
    * growth to 16. NODE_OPTIONS flags that size the young generation take precedence.
    */
   workerMaxSemiSpaceMb?: number;
+  /**
+   * How far, in percent, V8 lets the worker's old generation grow past what the last full GC
+   * kept before it collects again (`--heap-growing-percent`). Default 50; 0 leaves V8's own
+   * factor (up to 300 %: a draining worker holds up to 4 x its live heap). A NODE_OPTIONS
+   * `--heap-growing-percent` takes precedence.
+   */
+  workerHeapGrowingPercent?: number;
   /** Periodic tasks beat sends (beat_schedule): `{ name: { task, schedule, args, kwargs, options } }`. */
   beatSchedule?: Record<string, BeatEntry>;
   /** IANA time zone crontabs are read in unless they name their own (Celery's `timezone`). Default 'UTC'. */
@@ -167,11 +189,16 @@ export interface Config {
   root: string;
   imports: string[];
   brokerUrl: string;
-  resultBackend: 'rpc' | 'none';
+  /** 'rpc', 'none', or a Redis URL (as given: mask it before showing it). */
+  resultBackend: string;
+  resultExpires: number;
+  resultExtended: boolean;
   defaultQueue: string;
   queues: Record<string, QueueOptions>;
   concurrency: number;
   prefetchMultiplier: number;
+  autoscale: [number, number] | null;
+  autoscaleKeepalive: number;
   acksLate: boolean;
   ignoreResult: boolean;
   disableRateLimits: boolean;
@@ -195,6 +222,7 @@ export interface Config {
   controlSecret: string | undefined;
   controlSignatureWindow: number;
   workerMaxSemiSpaceMb: number;
+  workerHeapGrowingPercent: number;
   beatSchedule: Record<string, BeatEntry>;
   timezone: string;
   beatStartingDeadline: number | null;
@@ -240,11 +268,22 @@ const CHECKS: Record<keyof UserConfig, Check> = {
     (/^(amqps?|file|rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string)
       ? undefined
       : 'must start with amqp://, amqps://, redis://, rediss://, sentinel:// or file://'),
-  resultBackend: (v) => (v === 'rpc://' || v === 'rpc' || v === 'none' || v === 'disabled' ? undefined : "must be 'rpc://' or 'none'"),
+  resultBackend: (v) =>
+    isString(v) ??
+    (/^(rpc|none|disabled)(:\/\/)?$/.test(v as string) || /^(rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string)
+      ? undefined
+      : "must be 'rpc://', 'redis://...' (rediss://, redis+socket://, sentinel://) or 'none'"),
+  resultExpires: (v) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? undefined : 'must be a number of seconds, 0 or more (0: never expire)'),
+  resultExtended: isBool,
   defaultQueue: isString,
   queues: isObject,
   concurrency: isPosInt,
   prefetchMultiplier: isPosInt,
+  autoscale: (v) =>
+    Array.isArray(v) && v.length === 2 && v.every((n) => Number.isInteger(n) && n >= 0) && v[0] >= v[1] && v[0] > 0
+      ? undefined
+      : 'must be [max, min]: whole numbers, max at least min and above 0',
+  autoscaleKeepalive: (v) => (typeof v === 'number' && v >= 0 ? undefined : 'must be a number of seconds, 0 or more'),
   acksLate: isBool,
   ignoreResult: isBool,
   disableRateLimits: isBool,
@@ -268,6 +307,7 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   controlSecret: (v) => (typeof v === 'string' && v.length >= 16 ? undefined : 'must be a string of at least 16 characters'),
   controlSignatureWindow: (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? undefined : 'must be a number of seconds above 0'),
   workerMaxSemiSpaceMb: isNonNegInt,
+  workerHeapGrowingPercent: isNonNegInt,
   beatSchedule: isObject,
   timezone: (v) => isString(v) ?? (isTimeZone(v as string) ? undefined : "must be an IANA time zone such as 'UTC' or 'Europe/Berlin'"),
   beatStartingDeadline: (v) => (v === null || (typeof v === 'number' && v >= 0) ? undefined : 'must be a number of seconds, 0 or more, or null (no limit)'),
@@ -327,12 +367,15 @@ function shown(value: unknown): string {
  * start with "value out of range").
  */
 export function validateConfig(config: Config): Config {
-  const prefetch = config.concurrency * config.prefetchMultiplier;
+  const concurrency = config.autoscale?.[0] ?? config.concurrency;
+  const prefetch = concurrency * config.prefetchMultiplier;
   if (prefetch > MAX_PREFETCH) {
     throw new ConfigError(
-      `prefetch = concurrency x prefetchMultiplier = ${config.concurrency} x ${config.prefetchMultiplier} = ${prefetch}, over the broker limit of ${MAX_PREFETCH}: lower --prefetch-multiplier or -c`,
+      `prefetch = ${config.autoscale ? 'autoscale max' : 'concurrency'} x prefetchMultiplier = ${concurrency} x ${config.prefetchMultiplier} = ${prefetch}, over the broker limit of ${MAX_PREFETCH}: lower --prefetch-multiplier or ${config.autoscale ? '--autoscale' : '-c'}`,
     );
   }
+  if (config.autoscale && config.pool === 'threads')
+    throw new ConfigError('autoscale needs the async pool: the threads pool has a fixed number of threads (-c)');
   return config;
 }
 
@@ -341,10 +384,14 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
   return {
     imports: [],
     resultBackend: 'rpc',
+    resultExpires: 86_400,
+    resultExtended: false,
     defaultQueue: 'celery',
     queues: {},
     concurrency: availableParallelism(),
     prefetchMultiplier: 4,
+    autoscale: null,
+    autoscaleKeepalive: 30,
     acksLate: false,
     ignoreResult: false,
     disableRateLimits: false,
@@ -368,6 +415,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     controlSecret: undefined,
     controlSignatureWindow: 60,
     workerMaxSemiSpaceMb: 4,
+    workerHeapGrowingPercent: 50,
     beatSchedule: {},
     timezone: 'UTC',
     beatStartingDeadline: null,

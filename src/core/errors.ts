@@ -150,6 +150,13 @@ export class RedeliveryLimitError extends CeleryTsError {
   }
 }
 
+/** The result backend cannot be reached or used (Redis down, a bad URL); the message names the backend with its password masked. */
+export class ResultBackendError extends CeleryTsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CELERYTS_RESULT_BACKEND', message, options);
+  }
+}
+
 /** A Celery exception that Python should rebuild as its own class (module + name on the wire). */
 abstract class PythonVisibleError extends CeleryTsError {
   abstract readonly excType: string;
@@ -171,6 +178,18 @@ export class TimeLimitExceeded extends PythonVisibleError {
   readonly excModule = 'billiard.exceptions';
   constructor(seconds: number) {
     super('CELERYTS_TIME_LIMIT', `TimeLimitExceeded(${seconds})`);
+  }
+}
+
+/**
+ * A task's return value cannot be encoded as JSON (a BigInt, a circular object): the task fails
+ * with this instead, as Celery fails it with kombu's EncodeError.
+ */
+export class EncodeError extends PythonVisibleError {
+  readonly excType = 'EncodeError';
+  readonly excModule = 'kombu.exceptions';
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('CELERYTS_ENCODE', detail, options);
   }
 }
 

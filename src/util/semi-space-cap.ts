@@ -36,12 +36,21 @@ export function semiSpaceBytes(): number {
 
 /** The growth-factor setter of the cap in force, if any. */
 let steerCurrent: (() => void) | undefined;
+/** Ends the cap in force, if any: a new call replaces it. */
+let stopCurrent: (() => void) | undefined;
 
 /**
  * Cap this process's semi-spaces at `mib` MiB (0: leave V8's sizing alone). Node flags
  * that size the young generation, on the command line or in NODE_OPTIONS, take precedence.
+ * A call replaces the cap of an earlier one (the worker caps at the default before it has
+ * read its config, then at the configured size).
+ *
+ * V8 only grows new space, never shrinks it while busy: a cap set after the young generation
+ * has grown past it holds it where it is. Cap before the work that allocates (the worker's
+ * start-up, importing and compiling modules, grew it to 8 MiB within a second).
  */
 export function capSemiSpace(mib: number, nodeFlags = `${process.execArgv.join(' ')} ${process.env['NODE_OPTIONS'] ?? ''}`): SemiSpaceCap {
+  stopCurrent?.();
   if (mib <= 0) return { state: 'off' };
   if (USER_FLAGS.test(nodeFlags)) return { state: 'node-flags' };
   const limit = mib * MIB;
@@ -58,15 +67,15 @@ export function capSemiSpace(mib: number, nodeFlags = `${process.execArgv.join('
   // V8 only grows (or shrinks, when idle) new space during a GC, so steering after each is enough.
   const observer = new PerformanceObserver(steer);
   observer.observe({ entryTypes: ['gc'] });
-  return {
-    state: 'capped',
-    mib,
-    stop() {
-      observer.disconnect();
-      if (steerCurrent === steer) steerCurrent = undefined;
-      v8.setFlagsFromString(`--semi-space-growth-factor=${V8_GROWTH_FACTOR}`);
-    },
+  const stop = () => {
+    observer.disconnect();
+    if (steerCurrent !== steer) return;
+    steerCurrent = undefined;
+    stopCurrent = undefined;
+    v8.setFlagsFromString(`--semi-space-growth-factor=${V8_GROWTH_FACTOR}`);
   };
+  stopCurrent = stop;
+  return { state: 'capped', mib, stop };
 }
 
 /**

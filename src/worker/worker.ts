@@ -32,6 +32,7 @@ import { setCurrentApp } from '../core/app-port.js';
 import { States } from '../core/states.js';
 import { AsyncPool } from './async-pool.js';
 import { AsyncRunner } from './async-runner.js';
+import { Autoscaler } from './autoscaler.js';
 import type { TaskRunner } from './runner.js';
 import { ThreadRunner } from './threads/thread-runner.js';
 import { ControlServer } from './control.js';
@@ -39,9 +40,10 @@ import { createControlCommands } from './control-commands.js';
 import { startWorkerEvents, stopWorkerEvents } from './events/service.js';
 import { EtaSchedule } from './eta-schedule.js';
 import { executeJob, type ExecutorContext } from './executor.js';
-import { ackJob, Job, rejectJob } from './job.js';
+import { ackJob, Job, jobInfo, rejectJob } from './job.js';
 import { RateLimiter } from './rate-limiter.js';
 import { RedeliveryGuard } from './redelivery-guard.js';
+import { ParkedTasks } from './parked-tasks.js';
 import { DeadLetters } from './dead-letters.js';
 import { StartMarks } from './start-marks.js';
 import { RevokedSet } from './revoked.js';
@@ -75,8 +77,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   readonly pool: AsyncPool<Job>;
   readonly limiter: RateLimiter<Job>;
   readonly eta: EtaSchedule<Job>;
+  /** Tasks with a far eta this worker handed back to the broker until near their eta. */
+  readonly parked = new ParkedTasks();
   readonly active = new Set<Job>();
   readonly runner: TaskRunner;
+  /** Set with `--autoscale MAX,MIN`: grows and shrinks the pool with load. */
+  readonly autoscaler: Autoscaler | undefined;
   #state: State = 'new';
   #broker: Broker | undefined;
   #control: ControlServer | undefined;
@@ -101,6 +107,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       app.config.pool === 'threads'
         ? new ThreadRunner(app.config.concurrency, { config: app.config, modules: options.modules ?? [] }, app.log)
         : new AsyncRunner(app.log);
+    const scale = app.config.autoscale;
+    if (scale) this.autoscaler = new Autoscaler(this.pool, scale[0], scale[1], app.config.autoscaleKeepalive, app.log);
   }
 
   /** The task queues this worker consumes (or will, once started). */
@@ -108,9 +116,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     return this.consumers.names;
   }
 
-  /** prefetch = concurrency x multiplier. */
+  /** prefetch = concurrency (with autoscale: its max) x multiplier. */
   get prefetchCount(): number {
-    return this.app.config.concurrency * this.app.config.prefetchMultiplier;
+    return (this.app.config.autoscale?.[0] ?? this.app.config.concurrency) * this.app.config.prefetchMultiplier;
   }
 
   get state(): State {
@@ -164,8 +172,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     await this.#marks.start(); // before any task queue: a redelivery must find its mark
     await this.consumers.declareAll({ broker, queues: await app.queues(), prefetch: this.prefetchCount, onDelivery: (d, q) => this.#onDelivery(d, q) });
     broker.on('disconnected', this.#onDisconnected);
-    if (app.config.sendEvents) await startWorkerEvents(this);
+    // Worker events (online, heartbeats, offline) always, as Celery's heart does, so monitors
+    // see every worker; task events only with -E (Celery's worker_send_task_events).
+    await startWorkerEvents(this, { taskEvents: app.config.sendEvents });
     this.#state = 'running';
+    this.autoscaler?.start();
     await this.consumers.consumeAll();
     app.log.info({ node: this.nodeName, queues: this.queues }, `${this.nodeName} ready.`);
   }
@@ -218,8 +229,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const due = msg.eta ? parseIso(msg.eta) : NaN;
     const wait = due - Date.now();
     if (wait > ETA_HORIZON_MS) return this.#park(job, queue, due, wait);
-    this.app.log.info({ taskId: msg.id, task: msg.task }, `Task ${msg.task}[${msg.id}] received`);
-    this.emit('task-received', job);
+    // A task this worker parked was announced when it first arrived (Worker#park).
+    if (!this.parked.take(msg.id)) this.#received(job);
     if (wait > 0) this.eta.add(due, job);
     else this.#admit(job);
   }
@@ -231,6 +242,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
    */
   #park(job: Job, queue: string, due: number, wait: number): void {
     const d = job.delivery;
+    // Received now, as a Python worker holding the eta task would say: monitors see it at once.
+    if (!this.parked.has(job.msg.id)) this.#received(job);
+    this.parked.add(job.msg.id, { due, eta: job.msg.eta!, request: jobInfo(job, this.nodeName) });
     this.app.log.debug({ taskId: job.msg.id, task: job.msg.task, eta: job.msg.eta }, 'scheduled task handed back to the broker until near its eta');
     // Back to the queue it was consumed from (its routing key names a queue only on the default exchange).
     const p = this.#broker!.publish('', queue, { headers: d.headers, properties: d.properties, body: d.body }, { delayMs: wait })
@@ -238,11 +252,17 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         () => ackJob(job),
         (err: unknown) => {
           this.app.log.warn({ err, taskId: job.msg.id }, 'could not hand a scheduled task back to the broker; holding it in memory');
+          this.parked.take(job.msg.id);
           this.eta.add(due, job);
         },
       )
       .finally(() => this.#parking.delete(p));
     this.#parking.add(p);
+  }
+
+  #received(job: Job): void {
+    this.app.log.info({ taskId: job.msg.id, task: job.msg.task }, `Task ${job.msg.task}[${job.msg.id}] received`);
+    this.emit('task-received', job);
   }
 
   #admit(job: Job): void {
@@ -306,28 +326,32 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       { taskId, task: headers?.task, reason, code: (err as { code?: string }).code, routingKey: d.routingKey },
       `${err instanceof MalformedMessageError ? 'Rejected malformed message' : 'Rejected message'}: ${err.message}.${extra}`,
     );
-    const replyTo = d.properties.replyTo;
-    if (taskId && replyTo) {
+    // Every backend hears of it (rpc only when the message has a reply_to; a storing backend
+    // keeps it under the task id for whoever reads it).
+    if (taskId && !headers?.ignoreResult) {
+      const target = { id: taskId, replyTo: d.properties.replyTo ?? null, correlationId: d.properties.correlationId ?? taskId };
       void this.#ctx?.backend
         // The reason travels as the traceback: exc_message stays what Python expects (NotRegistered(name)),
         // and the caller still learns why, with the worker's "did you mean".
-        .markState({ id: taskId, replyTo, correlationId: d.properties.correlationId ?? taskId }, States.FAILURE, serializeError(err), err.message)
-        ?.catch(() => undefined);
+        .markState(target, States.FAILURE, serializeError(err), err.message)
+        ?.catch((e: unknown) => this.app.log.warn({ taskId, err: e }, 'could not report the rejected task to the result backend'));
     }
   }
 
   /** Log a skipped task and tell its caller REVOKED, as Celery does for revoked and expired tasks. */
   #revoked(headers: TaskHeaders, replyTo: string | undefined | null, correlationId: string | undefined | null, why: 'revoked' | 'expired'): void {
+    this.parked.take(headers.id);
     this.emit('task-revoked', headers, why, false);
     this.app.log.info({ taskId: headers.id, task: headers.task }, `Discarding ${why} task: ${headers.task}[${headers.id}]`);
-    if (replyTo && !headers.ignoreResult) {
+    if (!headers.ignoreResult) {
+      const target = { id: headers.id, replyTo: replyTo ?? null, correlationId: correlationId ?? headers.id, group: headers.group, parentId: headers.parentId };
       void this.#ctx?.backend
-        .markState({ id: headers.id, replyTo, correlationId: correlationId ?? headers.id }, States.REVOKED, {
+        .markState(target, States.REVOKED, {
           exc_type: 'TaskRevokedError',
           exc_message: [why],
           exc_module: 'celery.exceptions',
         })
-        ?.catch(() => undefined);
+        ?.catch((e: unknown) => this.app.log.warn({ taskId: headers.id, err: e }, 'could not report the revoked task to the result backend'));
     }
   }
 
@@ -345,6 +369,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.#state = 'stopping';
       this.app.log.info({ node: this.nodeName, active: this.active.size }, 'worker: Warm shutdown');
       await this.consumers.cancelAll();
+      this.autoscaler?.stop();
       for (const job of [...this.pool.takeWaiting(), ...this.limiter.takeHeld(), ...this.eta.takeAll()]) rejectJob(job, true);
       await this.pool.onIdle();
       await Promise.all(this.#parking);

@@ -41,10 +41,13 @@ describe('config discovery and precedence', () => {
     assert.equal(fromFlags.brokerUrl, 'amqp://flag-host//');
   });
 
-  it('defaults the worker semi-space cap to 4 MiB and refuses a negative one', async () => {
+  it('defaults the worker heap caps (semi-spaces 4 MiB, old-space growth 50 %) and refuses bad ones', async () => {
     const dir = makeProject({ 'celeryts.config.json': JSON.stringify({ workerMaxSemiSpaceMb: -1 }) });
     await assert.rejects(loadConfig({ cwd: dir, env: {} }), /'workerMaxSemiSpaceMb' must be a whole number, 0 or more \(got -1\)/);
     assert.equal((await loadConfig({ cwd: makeProject({}), env: {} })).workerMaxSemiSpaceMb, 4);
+    const growth = makeProject({ 'celeryts.config.json': JSON.stringify({ workerHeapGrowingPercent: 1.5 }) });
+    await assert.rejects(loadConfig({ cwd: growth, env: {} }), /'workerHeapGrowingPercent' must be a whole number, 0 or more \(got 1.5\)/);
+    assert.equal((await loadConfig({ cwd: makeProject({}), env: {} })).workerHeapGrowingPercent, 50);
   });
 
   it('refuses a bad value in the environment, naming it', async () => {

@@ -13,6 +13,7 @@ import type { Job } from '../job.js';
 import type { Outcome } from '../outcome.js';
 import type { TaskRunner } from '../runner.js';
 import type { MaybePromise } from '../../util/maybe-promise.js';
+import { reassertOldSpaceGrowth } from '../../util/old-space-growth.js';
 import { reassertSemiSpaceCap } from '../../util/semi-space-cap.js';
 import { fromWireOutcome, toWireError, toWireRequest, type FromThread, type ToThread } from './messages.js';
 import type { ThreadData } from './thread-main.js';
@@ -48,7 +49,10 @@ class Slot {
     const semi = this.data.config.workerMaxSemiSpaceMb;
     const thread = new Thread(SCRIPT, { workerData: this.data, ...(semi > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: 3 * semi } } : {}) });
     this.thread = thread;
-    thread.once('online', reassertSemiSpaceCap);
+    thread.once('online', () => {
+      reassertSemiSpaceCap();
+      reassertOldSpaceGrowth();
+    });
     this.#ready = new Promise((resolve, reject) => {
       const onMessage = (m: FromThread) => {
         if (m.type === 'ready') resolve();
