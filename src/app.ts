@@ -12,8 +12,7 @@ import type { AsyncResult } from './core/result.js';
 import type { SendOptions } from './core/send-options.js';
 import type { Task } from './core/task.js';
 import { DeclaredQueues } from './core/topology.js';
-import { NoneBackend } from './backend/none.js';
-import { RpcBackend } from './backend/rpc.js';
+import { createBackend } from './backend/create-backend.js';
 import { ControlClient } from './client/control.js';
 import { Producer } from './client/producer.js';
 import { loadConfig, type LoadConfigOptions } from './config/load-config.js';
@@ -21,6 +20,7 @@ import type { Config, UserConfig } from './config/schema.js';
 import { loadTaskModules, nameTask } from './loader/load-tasks.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { createBroker } from './transport/create-broker.js';
+import { holdingBroker } from './transport/holding-broker.js';
 import { BeatControl } from './beat/beat-control.js';
 import { maskUrl } from './util/mask-url.js';
 
@@ -61,14 +61,15 @@ export class App implements AppPort {
   broker(): Promise<Broker> {
     this.#broker ??= (async () => {
       const { brokerTls, brokerHeartbeat, brokerTransportOptions } = this.config;
-      const b =
+      const b = holdingBroker(
         this.#injected ??
-        (await createBroker(this.config.brokerUrl, {
-          logger: this.log,
-          ...(brokerTls ? { tls: brokerTls } : {}),
-          ...(brokerHeartbeat !== undefined ? { heartbeatSeconds: brokerHeartbeat } : {}),
-          redis: brokerTransportOptions,
-        }));
+          (await createBroker(this.config.brokerUrl, {
+            logger: this.log,
+            ...(brokerTls ? { tls: brokerTls } : {}),
+            ...(brokerHeartbeat !== undefined ? { heartbeatSeconds: brokerHeartbeat } : {}),
+            redis: brokerTransportOptions,
+          })),
+      );
       b.on('error', (err) => this.log.error({ err, broker: b.displayUrl }, 'broker error'));
       b.on('disconnected', (err) => this.log.warn({ err: err?.message, broker: b.displayUrl }, 'broker connection lost; reconnecting'));
       b.on('reconnected', () => this.log.info({ broker: b.displayUrl }, 'broker reconnected'));
@@ -80,13 +81,26 @@ export class App implements AppPort {
     return this.#broker;
   }
 
-  /** The result backend. */
+  /** The result backend the config names (by URL scheme, see backend/create-backend.ts). */
   async backend(): Promise<ResultBackend> {
     if (!this.#backend) {
-      const broker = await this.broker();
-      this.#backend ??= this.config.resultBackend === 'rpc' ? new RpcBackend(broker, this.log) : new NoneBackend();
+      const { resultBackend, resultExpires, resultExtended } = this.config;
+      const made = await createBackend(resultBackend, {
+        broker: () => this.broker(),
+        log: this.log,
+        revoke: (id, terminate) => this.#revoke(id, terminate),
+        resultExpires,
+        resultExtended,
+      });
+      if (this.#backend) await made.close();
+      else this.#backend = made;
     }
     return this.#backend;
+  }
+
+  async #revoke(taskId: string, terminate: boolean): Promise<void> {
+    // Celery's AsyncResult.revoke: a broadcast nobody answers (workers keep the id).
+    await (await this.control()).broadcast('revoke', { task_id: taskId, terminate, signal: 'SIGTERM' }, { reply: false });
   }
 
   /** Declared-queue cache shared by producer and worker. */
@@ -99,7 +113,11 @@ export class App implements AppPort {
   async #getProducer(): Promise<Producer> {
     if (!this.#producer) {
       const [broker, backend, queues] = await Promise.all([this.broker(), this.backend(), this.queues()]);
-      this.#producer ??= new Producer(broker, backend, queues, { defaultQueue: this.config.defaultQueue, ignoreResult: this.config.ignoreResult });
+      this.#producer ??= new Producer(broker, backend, queues, {
+        defaultQueue: this.config.defaultQueue,
+        ignoreResult: this.config.ignoreResult,
+        revoke: (id, terminate) => this.#revoke(id, terminate),
+      });
     }
     return this.#producer;
   }
@@ -110,9 +128,9 @@ export class App implements AppPort {
     return producer.send<R>(name, args, kwargs, options);
   }
 
-  /** This client's reply queue (rpc), or undefined. */
+  /** The reply_to an outgoing task whose result is wanted carries (rpc), or undefined. */
   async replyTo(): Promise<string | undefined> {
-    return (await this.backend()).replyTo();
+    return (await (await this.backend()).onTaskCall()).replyTo;
   }
 
   /** Track results for a task id this app is about to send (chain steps, group members). */
@@ -120,7 +138,12 @@ export class App implements AppPort {
     return (await this.backend()).track<R>(taskId);
   }
 
-  /** A handle on a task id. With rpc:// only tasks this app sent can be waited for. */
+  /**
+   * A handle on any task id (Celery's AsyncResult(id)), its stored state read: `state`,
+   * `result`, `traceback`, `dateDone`, `get()`, `forget()`, `revoke()`. With redis:// any
+   * process can read any task's result until it expires; with rpc:// only the tasks this app
+   * sent can be waited for (anything else fails at once with CELERYTS_RESULT_UNAVAILABLE).
+   */
   async asyncResult<R = unknown>(taskId: string): Promise<AsyncResult<R>> {
     return (await this.backend()).lookup<R>(taskId);
   }
@@ -152,6 +175,11 @@ export class App implements AppPort {
   get beat(): BeatControl {
     this.#beat ??= new BeatControl(this.config, this.log);
     return this.#beat;
+  }
+
+  /** `await using app = await createApp()`: the app closes when the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** Close connections. */

@@ -1,21 +1,28 @@
-import type { ResultBackend } from '../core/backend.js';
+import type { ResultBackend, TaskCallRouting } from '../core/backend.js';
 import type { AsyncResult } from '../core/result.js';
-import { UnavailableAsyncResult } from './async-result.js';
+import { UnavailableAsyncResult, unreadableSource, type ResultSource } from './async-result.js';
+
+const reason = (id: string) => `no result backend is configured (resultBackend: 'none'); the result of ${id} is not kept`;
 
 /** No result backend: nothing is stored; waiting fails at once with a clear error. */
 export class NoneBackend implements ResultBackend {
   readonly name = 'none';
+  readonly storesById = false;
+  readonly #source: ResultSource;
+  constructor(revoke: ResultSource['revoke']) {
+    this.#source = unreadableSource(revoke, reason);
+  }
   markState(): undefined {
     return undefined;
   }
-  async replyTo(): Promise<string | undefined> {
-    return undefined;
+  async onTaskCall(): Promise<TaskCallRouting> {
+    return {};
   }
   track<R>(taskId: string): AsyncResult<R> {
-    return this.lookup(taskId);
+    return new UnavailableAsyncResult<R>(taskId, reason(taskId), this.#source);
   }
-  lookup<R>(taskId: string): AsyncResult<R> {
-    return new UnavailableAsyncResult<R>(taskId, `no result backend is configured (resultBackend: 'none'); the result of ${taskId} is not kept`);
+  async lookup<R>(taskId: string): Promise<AsyncResult<R>> {
+    return this.track<R>(taskId);
   }
   async close(): Promise<void> {}
 }

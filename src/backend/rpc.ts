@@ -7,11 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
-import type { ResultBackend, ResultTarget } from '../core/backend.js';
+import type { ResultBackend, ResultTarget, TaskCallRouting } from '../core/backend.js';
 import { decodeResult, encodeResult } from '../core/wire/result.js';
 import type { AsyncResult } from '../core/result.js';
 import { READY_STATES } from '../core/states.js';
-import { ResultState, StateAsyncResult, UnavailableAsyncResult } from './async-result.js';
+import { ResultState, StateAsyncResult, UnavailableAsyncResult, type ResultSource } from './async-result.js';
 import type { Logger } from '../logging/logger.js';
 
 const ONE_DAY_MS = 86_400_000;
@@ -19,19 +19,35 @@ const ONE_DAY_MS = 86_400_000;
 /** rpc:// result backend over any broker. */
 export class RpcBackend implements ResultBackend {
   readonly name = 'rpc';
+  readonly storesById = false;
   /** This client's id and reply queue name. */
   readonly oid = randomUUID();
   #consumer: Promise<Consumer> | undefined;
   // Weak: a caller that drops its AsyncResult must not leak its entry in a long-running client.
   readonly #states = new Map<string, WeakRef<ResultState>>();
+  // Strong while someone waits: see ResultState.onWait (a wait must outlive any GC until it settles).
+  readonly #waited = new Map<string, ResultState>();
   readonly #gc = new FinalizationRegistry<string>((id) => {
     if (!this.#states.get(id)?.deref()) this.#states.delete(id);
   });
+  readonly #source: ResultSource;
 
   constructor(
     private readonly broker: Broker,
     private readonly log: Logger,
-  ) {}
+    revoke: ResultSource['revoke'],
+  ) {
+    this.#source = {
+      // Nothing is stored: what this client was sent is all there is.
+      read: async () => null,
+      forget: async (id) => {
+        this.#states.delete(id);
+        this.#waited.delete(id);
+      },
+      revoke,
+      handle: (id) => this.#handle(id),
+    };
+  }
 
   markState(target: ResultTarget, state: string, result: unknown, traceback: string | null = null): Promise<void> | undefined {
     if (!target.replyTo) return undefined; // nobody to tell (the caller ignores results)
@@ -45,15 +61,15 @@ export class RpcBackend implements ResultBackend {
     }
   }
 
-  async replyTo(): Promise<string> {
+  async onTaskCall(): Promise<TaskCallRouting> {
     this.#consumer ??= this.#listen();
     await this.#consumer;
-    return this.oid;
+    return { replyTo: this.oid };
   }
 
   async #listen(): Promise<Consumer> {
     await this.broker.declareQueue(this.oid, supportedQueueOptions(this.broker, { durable: false, autoDelete: true, expiresMs: ONE_DAY_MS }));
-    return this.broker.consume(this.oid, { prefetch: 0, noAck: true }, (d) => this.#onReply(d));
+    return this.broker.consume(this.oid, { prefetch: 0, noAck: true, background: true }, (d) => this.#onReply(d));
   }
 
   #onReply(d: Delivery): void {
@@ -67,23 +83,33 @@ export class RpcBackend implements ResultBackend {
     const st = this.#states.get(body.task_id)?.deref();
     if (!st) return; // nobody waits for it any more
     st.update(body.status, body.result, body.traceback);
-    if (READY_STATES.has(body.status)) this.#states.delete(body.task_id);
+    if (READY_STATES.has(body.status)) {
+      this.#states.delete(body.task_id);
+      this.#waited.delete(body.task_id);
+    }
   }
 
   track<R>(taskId: string): AsyncResult<R> {
     const st = new ResultState();
+    st.onWait = () => this.#waited.set(taskId, st);
+    st.onIdle = () => this.#waited.delete(taskId);
     this.#states.set(taskId, new WeakRef(st));
     this.#gc.register(st, taskId);
-    return new StateAsyncResult<R>(taskId, st);
+    return new StateAsyncResult<R>(taskId, st, this.#source);
   }
 
-  lookup<R>(taskId: string): AsyncResult<R> {
+  #handle<R>(taskId: string): AsyncResult<R> {
     const st = this.#states.get(taskId)?.deref();
-    if (st) return new StateAsyncResult<R>(taskId, st);
+    if (st) return new StateAsyncResult<R>(taskId, st, this.#source);
     return new UnavailableAsyncResult<R>(
       taskId,
-      `the rpc:// backend delivers a result only to the client that sent the task, once; task ${taskId} was not sent by this client (or its result was already taken)`,
+      `the rpc:// backend delivers a result only to the client that sent the task, once; task ${taskId} was not sent by this client (or its result was already taken). Use a redis:// result backend to read results by id from any process`,
+      this.#source,
     );
+  }
+
+  async lookup<R>(taskId: string): Promise<AsyncResult<R>> {
+    return this.#handle<R>(taskId);
   }
 
   async close(): Promise<void> {

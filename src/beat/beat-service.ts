@@ -24,14 +24,18 @@ export interface BeatServiceOptions {
  * Ticks go out as tasks with no reply queue: nobody waits for their results here, so they are
  * not collected (a result backend that stores by task id still stores them).
  */
+/** Beat hands out no result handles to revoke through. */
+const noRevoke = async (): Promise<void> => undefined;
+
 function tickSender(app: App): SendTick {
   let producer: Promise<Producer> | undefined;
   return async (tick, taskId) => {
     if (!producer) {
       const making = (async () =>
-        new Producer(await app.broker(), new NoneBackend(), await app.queues(), {
+        new Producer(await app.broker(), new NoneBackend(noRevoke), await app.queues(), {
           defaultQueue: app.config.defaultQueue,
           ignoreResult: app.config.ignoreResult,
+          revoke: noRevoke,
         }))();
       making.catch(() => {
         if (producer === making) producer = undefined;

@@ -21,7 +21,7 @@ export function addCommonOptions(cmd: Command): Command {
   return cmd
     .option('--config <path>', 'config file (default: search for celeryts.config.ts and friends)')
     .option('-b, --broker <url>', 'broker URL (overrides config and CELERYTS_BROKER_URL)')
-    .option('--result-backend <url>', "result backend: 'rpc://' or 'none'")
+    .option('--result-backend <url>', "result backend: 'rpc://', 'redis://host:6379/0' or 'none' (overrides config and CELERYTS_RESULT_BACKEND)")
     .option('-l, --loglevel <level>', LEVEL_HELP);
 }
 

@@ -1,13 +1,14 @@
 import { Command } from 'commander';
 import { reportError } from './common.js';
 import { addBroadcastOptions, runBroadcast } from './inspect-command.js';
+import { nonNegativeInt, positiveInt, seconds } from './parse-args.js';
 
 type Flags = Parameters<typeof runBroadcast>[2] & { terminate?: boolean; signal?: string };
 
 /** `celeryts control <command>`: act on running workers. */
 export function controlCommand(): Command {
   const control = new Command('control').description(
-    'Tell running workers to do something: rate_limit, revoke, terminate, add_consumer, cancel_consumer, enable_events, disable_events, shutdown, ping',
+    'Tell running workers to do something: rate_limit, time_limit, revoke, terminate, add_consumer, cancel_consumer, enable_events, disable_events, heartbeat, pool_grow, pool_shrink, autoscale, pool_restart, shutdown, ping',
   );
   const sub = (name: string, description: string) => addBroadcastOptions(new Command(name).description(description));
   const run = (method: string, args: Record<string, unknown>, flags: Flags, reply = true) =>
@@ -51,11 +52,39 @@ export function controlCommand(): Command {
   control.addCommand(sub('enable_events', 'Make workers send task events (as -E)').action((flags: Flags) => run('enable_events', {}, flags)));
   control.addCommand(sub('disable_events', 'Make workers stop sending task events').action((flags: Flags) => run('disable_events', {}, flags)));
   control.addCommand(sub('ping', 'Ping workers').action((flags: Flags) => run('ping', {}, flags)));
+  control.addCommand(
+    sub('time_limit', "Set a task's time limits on workers (seconds; 0 removes one)")
+      .argument('<task>', 'task name')
+      .argument('<soft>', 'soft time limit, seconds', seconds)
+      .argument('[hard]', 'hard time limit, seconds', seconds)
+      .action((task: string, soft: number, hard: number | undefined, flags: Flags) => run('time_limit', { task_name: task, soft, hard: hard ?? null }, flags)),
+  );
+  control.addCommand(sub('heartbeat', 'Make workers send a worker-heartbeat event now').action((flags: Flags) => run('heartbeat', {}, flags)));
+  for (const [verb, what] of [
+    ['grow', 'Let workers run N more tasks at once (async pool)'],
+    ['shrink', 'Let workers run N fewer tasks at once (async pool)'],
+  ] as const) {
+    control.addCommand(
+      sub(`pool_${verb}`, what)
+        .argument('[n]', 'by how many (default 1)', positiveInt)
+        .action((n: number | undefined, flags: Flags) => run(`pool_${verb}`, { n: n ?? 1 }, flags)),
+    );
+  }
+  control.addCommand(
+    sub('autoscale', 'Change the autoscale range of workers started with --autoscale')
+      .argument('<max>', 'most tasks at once', positiveInt)
+      .argument('[min]', 'fewest tasks at once (default: unchanged)', nonNegativeInt)
+      .action((max: number, min: number | undefined, flags: Flags) => run('autoscale', { max, min: min ?? null }, flags)),
+  );
+  control.addCommand(sub('pool_restart', 'Restart the pool (refused: restart the worker instead)').action((flags: Flags) => run('pool_restart', {}, flags)));
   control.addHelpText(
     'after',
     `
 Examples:
   $ celeryts control rate_limit proj.tasks.add 10/s
+  $ celeryts control time_limit proj.tasks.add 30 60
+  $ celeryts control pool_grow 2
+  $ celeryts control autoscale 10 3
   $ celeryts control revoke 6ac5d522-39b7-4d30-8121-19582643f5e7
   $ celeryts control add_consumer reports -d celery@myhost
   $ celeryts control cancel_consumer reports

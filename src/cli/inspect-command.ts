@@ -10,7 +10,32 @@ interface BroadcastFlags extends CommonFlags {
 }
 
 /** Commands `inspect` knows (read-only). */
-export const INSPECT_METHODS = ['ping', 'registered', 'active', 'reserved', 'scheduled', 'stats', 'revoked', 'active_queues', 'query_task'] as const;
+export const INSPECT_METHODS = [
+  'ping',
+  'registered',
+  'active',
+  'reserved',
+  'scheduled',
+  'stats',
+  'revoked',
+  'active_queues',
+  'query_task',
+  'conf',
+  'clock',
+  'report',
+  'memsample',
+  'memdump',
+  'objgraph',
+] as const;
+
+/** The request arguments of an inspect method, from its positional words (as `celery inspect` reads them). */
+function inspectArgs(method: string, words: string[]): Record<string, unknown> {
+  if (method === 'registered') return { taskinfoitems: [] };
+  if (method === 'query_task') return { ids: words };
+  if (method === 'conf') return { with_defaults: words[0] === 'include_defaults' || words[0] === 'true' || words[0] === '1' };
+  if (method === 'memdump' && words[0] !== undefined) return { samples: Number(words[0]) };
+  return {};
+}
 
 /** Send one pidbox command through a fresh app, print the replies (`format`, or JSON with --json), return the exit code. */
 export async function runBroadcast(
@@ -55,7 +80,7 @@ export function inspectCommand(): Command {
   const cmd = new Command('inspect')
     .description(`Ask running workers: ${INSPECT_METHODS.join(', ')}`)
     .argument('<method>', INSPECT_METHODS.join(' | '))
-    .argument('[ids...]', 'task ids (query_task)');
+    .argument('[ids...]', 'task ids (query_task); conf: include_defaults; memdump: samples');
   addBroadcastOptions(cmd).addHelpText(
     'after',
     `
@@ -64,7 +89,9 @@ Examples:
   $ celeryts inspect ping -d celery@myhost --timeout 2
   $ celeryts inspect stats --json
   $ celeryts inspect active_queues
-  $ celeryts inspect query_task 6ac5d522-39b7-4d30-8121-19582643f5e7`,
+  $ celeryts inspect query_task 6ac5d522-39b7-4d30-8121-19582643f5e7
+  $ celeryts inspect conf include_defaults
+  $ celeryts inspect memdump 5`,
   );
   return cmd.action(async (method: string, ids: string[], flags: BroadcastFlags) => {
     if (!(INSPECT_METHODS as readonly string[]).includes(method)) {
@@ -73,7 +100,7 @@ Examples:
     }
     let code: number;
     try {
-      const args = method === 'registered' ? { taskinfoitems: [] } : method === 'query_task' ? { ids } : {};
+      const args = inspectArgs(method, ids);
       code = await runBroadcast(method, args, flags);
     } catch (err) {
       code = reportError(err);

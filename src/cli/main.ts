@@ -5,10 +5,12 @@ import { callCommand } from './call-command.js';
 import { addGlobalOptions, applyGlobalOptions, exitCodeOf } from './common.js';
 import { controlCommand } from './control-command.js';
 import { dashboardCommand } from './dashboard-command.js';
+import { dlqCommand } from './dlq-command.js';
 import { eventsCommand } from './events-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { purgeCommand } from './purge-command.js';
 import { reportCommand } from './report-command.js';
+import { resultCommand } from './result-command.js';
 import { shellCommand } from './shell-command.js';
 import { statusCommand } from './status-command.js';
 import { workerCommand } from './worker-command.js';
@@ -21,8 +23,10 @@ export function program(): Command {
     .addCommand(callCommand())
     .addCommand(inspectCommand())
     .addCommand(controlCommand())
+    .addCommand(resultCommand())
     .addCommand(statusCommand())
     .addCommand(purgeCommand())
+    .addCommand(dlqCommand())
     .addCommand(eventsCommand())
     .addCommand(beatCommand())
     .addCommand(dashboardCommand())

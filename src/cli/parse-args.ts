@@ -48,3 +48,20 @@ export function collect(value: string, previous: string[] = []): string[] {
       .filter(Boolean),
   ];
 }
+
+/** Commander parser for `--autoscale MAX,MIN` (MIN defaults to 0, as in Celery). */
+export function autoscaleRange(raw: string): [number, number] {
+  const parts = raw.split(',').map((p) => Number(p.trim()));
+  const [max, min = 0] = parts;
+  if (parts.length > 2 || !Number.isInteger(max) || !Number.isInteger(min) || max! < 1 || min < 0 || min > max!) {
+    throw new InvalidArgumentError('must be MAX,MIN: whole numbers, MAX above 0 and at least MIN (e.g. 10,3)');
+  }
+  return [max!, min];
+}
+
+/** Commander parser for a whole number, 0 or more. */
+export function nonNegativeInt(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number, 0 or more');
+  return n;
+}

@@ -11,13 +11,14 @@ import { defaults } from '../config/schema.js';
 import { maskUrl } from '../util/mask-url.js';
 import { addCommonOptions, appFromFlags, moduleRefsFromCli, reportError, type CommonFlags } from './common.js';
 import { connectWithRetry } from './connect-retry.js';
-import { collect, positiveInt, seconds } from './parse-args.js';
+import { autoscaleRange, collect, positiveInt, seconds } from './parse-args.js';
 import { holdPidfile } from './pidfile.js';
 
 interface WorkerFlags extends CommonFlags {
   app?: string[];
   concurrency?: number;
   prefetchMultiplier?: number;
+  autoscale?: [number, number];
   acksLate?: boolean;
   queues?: string[];
   hostname?: string;
@@ -39,6 +40,7 @@ export function workerCommand(): Command {
     .option('-A, --app <module>', 'task module to load: proj.tasks, or a path such as ./tasks.ts (repeatable; added to the config imports)', collect)
     .option('-c, --concurrency <n>', 'tasks run at once (default: number of CPUs)', positiveInt)
     .option('--prefetch-multiplier <n>', 'prefetch = concurrency x this (default 4; prefetch at most 65535)', positiveInt)
+    .option('--autoscale <max,min>', 'grow the async pool with load up to MAX tasks at once, shrink it down to MIN when idle', autoscaleRange)
     .option('--acks-late', 'ack after the task returns instead of before it starts')
     .option('-Q, --queues <names>', 'queues to consume, comma separated (default: celery)', collect)
     .option('-n, --hostname <name>', "node name, %h = host name (default 'celery@%h')")
@@ -101,6 +103,7 @@ script): npx does not pass SIGTERM on.`,
       const app = await appFromFlags(flags, {
         ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
         ...(flags.prefetchMultiplier !== undefined ? { prefetchMultiplier: flags.prefetchMultiplier } : {}),
+        ...(flags.autoscale ? { autoscale: flags.autoscale } : {}),
         ...(flags.acksLate ? { acksLate: true } : {}),
         ...(flags.withoutRateLimits ? { disableRateLimits: true } : {}),
         ...(flags.hostname ? { workerName: flags.hostname } : {}),

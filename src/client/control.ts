@@ -42,7 +42,7 @@ export class ControlClient {
       supportedQueueOptions(this.broker, { durable: false, autoDelete: true, expiresMs: CONTROL_QUEUE_EXPIRES_MS, messageTtlMs: CONTROL_MESSAGE_TTL_MS }),
     );
     await this.broker.bindQueue(queue, REPLY_PIDBOX_EXCHANGE, this.oid);
-    return this.broker.consume(queue, { prefetch: 0, noAck: true }, (d) => this.#onReply(d));
+    return this.broker.consume(queue, { prefetch: 0, noAck: true, background: true }, (d) => this.#onReply(d));
   }
 
   #onReply(d: Delivery): void {

@@ -13,12 +13,14 @@ import type { AsyncResult } from '../core/result.js';
 import type { SendOptions } from '../core/send-options.js';
 import type { SignatureJSON } from '../core/signature.js';
 import type { DeclaredQueues } from '../core/topology.js';
-import { UnavailableAsyncResult } from '../backend/async-result.js';
+import { UnavailableAsyncResult, unreadableSource, type ResultSource } from '../backend/async-result.js';
 
 /** What a producer needs to know about its app. */
 export interface ProducerSettings {
   defaultQueue: string;
   ignoreResult: boolean;
+  /** How a handle revokes its task (through the app's control client). */
+  revoke: ResultSource['revoke'];
 }
 
 const ORIGIN = `gen${process.pid}@${hostname()}`;
@@ -65,12 +67,15 @@ export function buildSendSpec(name: string, args: unknown[], kwargs: Record<stri
 
 /** Publishes tasks and hands back AsyncResults. */
 export class Producer {
+  readonly #ignored: ResultSource;
   constructor(
     private readonly broker: Broker,
     private readonly backend: ResultBackend,
     private readonly queues: DeclaredQueues,
     private readonly settings: ProducerSettings,
-  ) {}
+  ) {
+    this.#ignored = unreadableSource(settings.revoke, (id) => `results are ignored for task ${id}`);
+  }
 
   async send<R>(name: string, args: unknown[], kwargs: Record<string, unknown>, options: SendOptions = {}): Promise<AsyncResult<R>> {
     const queue = options.queue ?? this.settings.defaultQueue;
@@ -78,13 +83,18 @@ export class Producer {
     const spec = buildSendSpec(name, args, kwargs, options, ignore);
     // Through another exchange, its bindings decide where the task goes: declare only a queue named.
     const declare = options.exchange === undefined || options.queue !== undefined;
-    const [replyTo] = await Promise.all([options.replyTo ?? (ignore ? undefined : this.backend.replyTo()), declare ? this.queues.ensure(queue) : undefined]);
-    if (replyTo) spec.replyTo = replyTo;
-    // Track before publishing: a fast worker's reply must find its waiter.
+    // The backend says what the task must carry for its result to come back (Celery's on_task_call).
+    const [routing] = await Promise.all([
+      options.replyTo !== undefined ? { replyTo: options.replyTo } : ignore ? {} : this.backend.onTaskCall(),
+      declare ? this.queues.ensure(queue) : undefined,
+    ]);
+    if (routing.replyTo) spec.replyTo = routing.replyTo;
+    // Track before publishing: a fast worker's reply must find its waiter. A task sent with
+    // someone else's reply_to (a retry keeping its caller) is that caller's to wait for.
     const result: AsyncResult<R> =
-      replyTo && !options.replyTo
+      !ignore && options.replyTo === undefined
         ? this.backend.track<R>(spec.id)
-        : new UnavailableAsyncResult<R>(spec.id, `results are ignored for task ${spec.id} (${name})`);
+        : new UnavailableAsyncResult<R>(spec.id, `results are ignored for task ${spec.id} (${name})`, this.#ignored);
     await this.broker.publish(options.exchange ?? '', options.routingKey ?? queue, encodeTask(spec));
     return result;
   }

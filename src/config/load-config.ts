@@ -94,11 +94,18 @@ export function resolveConfig(user: UserConfig, baseDir: string, configFile?: st
     ...stripUndefined(user as Record<string, unknown>),
     root,
     brokerUrl,
-    resultBackend: backend === 'none' || backend === 'disabled' ? 'none' : 'rpc',
+    resultBackend: normalizeBackend(backend),
     logLevel: normalizeLogLevel(user.logLevel) ?? d.logLevel,
     ...(user.logFile !== undefined ? { logFile: path.resolve(baseDir, user.logFile) } : {}),
     configFile,
   } as Config);
+}
+
+/** 'rpc' and 'none' in their short forms (what banners and the dashboard compare); any other URL as given. */
+function normalizeBackend(url: string): string {
+  const short = url.replace(/:\/\/$/, '');
+  if (short === 'none' || short === 'disabled') return 'none';
+  return short === 'rpc' ? 'rpc' : url;
 }
 
 function stripUndefined<T extends object>(o: T): T {

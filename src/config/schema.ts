@@ -69,8 +69,16 @@ export interface UserConfig {
   imports?: string[];
   /** Broker URL: amqp://, amqps://, redis://, rediss://, sentinel:// or file://DIR (default file://.celeryts beside the config). */
   brokerUrl?: string;
-  /** 'rpc://' (results back to the caller as messages) or 'none'. */
+  /**
+   * Where results go: 'rpc://' (default: back to the caller as messages, read once, by the
+   * sender), 'redis://[:password@]host[:port][/db]' (also rediss://, redis+socket://,
+   * sentinel://: stored by task id, read by any process until they expire) or 'none'.
+   */
   resultBackend?: string;
+  /** Seconds a stored result lives (Redis backend; Celery's result_expires). 0 = forever. Default 86400 (1 day). */
+  resultExpires?: number;
+  /** Also store the task name, args, kwargs, worker, retries and queue with a result (Celery's result_extended). Default false. */
+  resultExtended?: boolean;
   /** Queue tasks go to when neither the call nor the task names one. Default 'celery'. */
   defaultQueue?: string;
   /** Per-queue declaration options (type, max priority, dead-lettering). */
@@ -79,6 +87,13 @@ export interface UserConfig {
   concurrency?: number;
   /** prefetch = concurrency x prefetchMultiplier. Default 4. */
   prefetchMultiplier?: number;
+  /**
+   * Grow and shrink the async pool with load between `[max, min]` tasks at once (Celery's
+   * `--autoscale MAX,MIN`); prefetch is then max x prefetchMultiplier. Default: off.
+   */
+  autoscale?: [number, number];
+  /** Seconds without growing before autoscale shrinks the pool (Celery's AUTOSCALE_KEEPALIVE). Default 30. */
+  autoscaleKeepalive?: number;
   /** Ack after the task returns (default false: ack before it starts). */
   acksLate?: boolean;
   /** Send no results unless a task or call asks (CELERY_IGNORE_RESULT). */
@@ -116,6 +131,24 @@ export interface UserConfig {
   maxMessageBytes?: number;
   /** An acks-late message redelivered more often than this is dead-lettered (poison task guard). Default 5. */
   maxRedeliveries?: number;
+  /**
+   * Queue that refused task messages go to (poison tasks over maxRedeliveries, unknown tasks,
+   * malformed or oversized messages), declared by the worker, read with `celeryts dlq`. A queue
+   * configured with its own `deadLetterExchange` keeps that instead. null: reject and drop, as
+   * Celery does. Default 'celeryts.dlq'.
+   */
+  deadLetterQueue?: string | null;
+  /** Answer remote control (inspect, control) at all (Celery's worker_enable_remote_control). Default true. */
+  workerEnableRemoteControl?: boolean;
+  /** Control commands this worker answers; others are refused and logged. Default: all of them. */
+  controlCommands?: string[];
+  /**
+   * Shared secret for signed remote control: workers refuse (and log) requests without a valid
+   * HMAC-SHA256 signature; celeryts clients sign theirs. Default: none (unsigned, as Celery).
+   */
+  controlSecret?: string;
+  /** Seconds a signed control request stays valid (its replay window). Default 60. */
+  controlSignatureWindow?: number;
   /**
    * Cap, in MiB, on V8's young-generation semi-spaces in the worker process and each task
    * thread (what `--max-semi-space-size` sets at start-up). Default 4; 0 leaves V8's own
@@ -156,11 +189,16 @@ export interface Config {
   root: string;
   imports: string[];
   brokerUrl: string;
-  resultBackend: 'rpc' | 'none';
+  /** 'rpc', 'none', or a Redis URL (as given: mask it before showing it). */
+  resultBackend: string;
+  resultExpires: number;
+  resultExtended: boolean;
   defaultQueue: string;
   queues: Record<string, QueueOptions>;
   concurrency: number;
   prefetchMultiplier: number;
+  autoscale: [number, number] | null;
+  autoscaleKeepalive: number;
   acksLate: boolean;
   ignoreResult: boolean;
   disableRateLimits: boolean;
@@ -178,6 +216,11 @@ export interface Config {
   taskSoftTimeLimit: number | null;
   maxMessageBytes: number;
   maxRedeliveries: number;
+  deadLetterQueue: string | null;
+  workerEnableRemoteControl: boolean;
+  controlCommands: string[] | undefined;
+  controlSecret: string | undefined;
+  controlSignatureWindow: number;
   workerMaxSemiSpaceMb: number;
   workerHeapGrowingPercent: number;
   beatSchedule: Record<string, BeatEntry>;
@@ -225,11 +268,22 @@ const CHECKS: Record<keyof UserConfig, Check> = {
     (/^(amqps?|file|rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string)
       ? undefined
       : 'must start with amqp://, amqps://, redis://, rediss://, sentinel:// or file://'),
-  resultBackend: (v) => (v === 'rpc://' || v === 'rpc' || v === 'none' || v === 'disabled' ? undefined : "must be 'rpc://' or 'none'"),
+  resultBackend: (v) =>
+    isString(v) ??
+    (/^(rpc|none|disabled)(:\/\/)?$/.test(v as string) || /^(rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string)
+      ? undefined
+      : "must be 'rpc://', 'redis://...' (rediss://, redis+socket://, sentinel://) or 'none'"),
+  resultExpires: (v) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? undefined : 'must be a number of seconds, 0 or more (0: never expire)'),
+  resultExtended: isBool,
   defaultQueue: isString,
   queues: isObject,
   concurrency: isPosInt,
   prefetchMultiplier: isPosInt,
+  autoscale: (v) =>
+    Array.isArray(v) && v.length === 2 && v.every((n) => Number.isInteger(n) && n >= 0) && v[0] >= v[1] && v[0] > 0
+      ? undefined
+      : 'must be [max, min]: whole numbers, max at least min and above 0',
+  autoscaleKeepalive: (v) => (typeof v === 'number' && v >= 0 ? undefined : 'must be a number of seconds, 0 or more'),
   acksLate: isBool,
   ignoreResult: isBool,
   disableRateLimits: isBool,
@@ -247,6 +301,11 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   taskSoftTimeLimit: (v) => (typeof v === 'number' && v > 0 ? undefined : 'must be a number of seconds above 0'),
   maxMessageBytes: isPosInt,
   maxRedeliveries: isNonNegInt,
+  deadLetterQueue: (v) => (v === null ? undefined : isString(v)),
+  workerEnableRemoteControl: isBool,
+  controlCommands: isStringList,
+  controlSecret: (v) => (typeof v === 'string' && v.length >= 16 ? undefined : 'must be a string of at least 16 characters'),
+  controlSignatureWindow: (v) => (typeof v === 'number' && v > 0 && Number.isFinite(v) ? undefined : 'must be a number of seconds above 0'),
   workerMaxSemiSpaceMb: isNonNegInt,
   workerHeapGrowingPercent: isNonNegInt,
   beatSchedule: isObject,
@@ -308,12 +367,15 @@ function shown(value: unknown): string {
  * start with "value out of range").
  */
 export function validateConfig(config: Config): Config {
-  const prefetch = config.concurrency * config.prefetchMultiplier;
+  const concurrency = config.autoscale?.[0] ?? config.concurrency;
+  const prefetch = concurrency * config.prefetchMultiplier;
   if (prefetch > MAX_PREFETCH) {
     throw new ConfigError(
-      `prefetch = concurrency x prefetchMultiplier = ${config.concurrency} x ${config.prefetchMultiplier} = ${prefetch}, over the broker limit of ${MAX_PREFETCH}: lower --prefetch-multiplier or -c`,
+      `prefetch = ${config.autoscale ? 'autoscale max' : 'concurrency'} x prefetchMultiplier = ${concurrency} x ${config.prefetchMultiplier} = ${prefetch}, over the broker limit of ${MAX_PREFETCH}: lower --prefetch-multiplier or ${config.autoscale ? '--autoscale' : '-c'}`,
     );
   }
+  if (config.autoscale && config.pool === 'threads')
+    throw new ConfigError('autoscale needs the async pool: the threads pool has a fixed number of threads (-c)');
   return config;
 }
 
@@ -322,10 +384,14 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
   return {
     imports: [],
     resultBackend: 'rpc',
+    resultExpires: 86_400,
+    resultExtended: false,
     defaultQueue: 'celery',
     queues: {},
     concurrency: availableParallelism(),
     prefetchMultiplier: 4,
+    autoscale: null,
+    autoscaleKeepalive: 30,
     acksLate: false,
     ignoreResult: false,
     disableRateLimits: false,
@@ -343,6 +409,11 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     taskSoftTimeLimit: null,
     maxMessageBytes: 10 * 1024 * 1024,
     maxRedeliveries: 5,
+    deadLetterQueue: 'celeryts.dlq',
+    workerEnableRemoteControl: true,
+    controlCommands: undefined,
+    controlSecret: undefined,
+    controlSignatureWindow: 60,
     workerMaxSemiSpaceMb: 4,
     workerHeapGrowingPercent: 50,
     beatSchedule: {},

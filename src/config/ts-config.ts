@@ -30,15 +30,20 @@ export async function importTsConfig(filepath: string): Promise<Record<string, u
   return (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as Record<string, unknown>;
 }
 
+/** Transpiles in flight: esbuild's service is stopped only when the last one ends. */
+let inFlight = 0;
+
 async function transpile(filepath: string): Promise<string> {
   const esbuild = await import('esbuild');
+  inFlight++;
   try {
     return await compileAlone(esbuild, filepath, 'esm', (resolved, args) => {
       if (TS_FILE.test(resolved)) throw new Error(`${args.path} is TypeScript: load the config through tsx`);
       return pathToFileURL(resolved).href;
     });
   } finally {
-    // Its service process is not needed again until task modules load.
-    void esbuild.stop();
+    // Its service process is not needed again until task modules load. Stopping it under
+    // another app's transpile (two createApp() at once) would leave that one waiting for ever.
+    if (--inFlight === 0) void esbuild.stop();
   }
 }

@@ -1,33 +1,59 @@
 /**
- * The result backend port. The worker reports state changes through it; the client gets
- * AsyncResults from it. Adapters: backend/rpc.ts (results as messages to the caller's reply
- * queue, Celery's rpc://) and backend/none.ts.
+ * The result backend port, shaped after Celery's split: `onTaskCall` (what an outgoing task
+ * must carry for its result to come back), `markState` (store_result, on the worker) and
+ * `lookup` (get_task_meta, in any process). Callers never ask "is there a reply queue?": the
+ * backend answers for its own routing.
+ *
+ * Adapters, chosen by URL scheme in backend/create-backend.ts: rpc:// (backend/rpc.ts: states
+ * as messages to the sender's reply queue, read once, by the sender), redis:// (backend/redis/:
+ * Celery's `celery-task-meta-<id>` keys, read by anyone until they expire) and none.
  */
 import type { AsyncResult } from './result.js';
 
-/** Where a worker sends a task's state: taken from the task message. */
+/** The task a worker reports on, as its message describes it. */
 export interface ResultTarget {
   id: string;
   replyTo: string | null;
   correlationId: string | null;
+  /** Group the task belongs to (stored as `group_id`). */
+  group?: string | null;
+  /** Task that sent this one (stored as `parent_id`). */
+  parentId?: string | null;
+  /** What Celery's `result_extended` stores: name, args, kwargs, worker, retries, queue. */
+  request?: {
+    task: string;
+    args: unknown[];
+    kwargs: Record<string, unknown>;
+    hostname: string;
+    retries: number;
+    queue: string | null;
+  };
+}
+
+/** What a task sent for its result must carry (Celery's on_task_call). */
+export interface TaskCallRouting {
+  /** The reply_to property (rpc://); absent when the backend stores results itself. */
+  replyTo?: string;
 }
 
 /** The result backend port. */
 export interface ResultBackend {
-  /** 'rpc' or 'none'. */
+  /** 'rpc', 'redis' or 'none'. */
   readonly name: string;
+  /** True when a result is stored under its task id, readable by any process until it expires. */
+  readonly storesById: boolean;
   /**
-   * Worker side: report a state (STARTED, RETRY, SUCCESS, FAILURE, REVOKED) to whoever waits.
-   * Resolves once sent; returns undefined when there is nothing to send (rpc: no reply_to;
-   * none), so the worker's hot path need not wait a microtask for nothing. Never throws: a
-   * failure is a rejection.
+   * Worker side (store_result): record a state (STARTED, RETRY, SUCCESS, FAILURE, REVOKED) for
+   * whoever waits or reads. Resolves once stored or sent; returns undefined when there is
+   * nothing to do (rpc: no reply_to; none), so the worker's hot path need not wait a microtask
+   * for nothing. Never throws: a failure is a rejection (EncodeError for a value JSON cannot hold).
    */
   markState(target: ResultTarget, state: string, result: unknown, traceback?: string | null): Promise<void> | undefined;
-  /** Client side: the reply_to for outgoing tasks, or undefined if this backend collects nothing. */
-  replyTo(): Promise<string | undefined>;
-  /** Client side: a handle on a task this client just sent. */
+  /** Client side (on_task_call): what an outgoing task whose result is wanted must carry. */
+  onTaskCall(): Promise<TaskCallRouting>;
+  /** Client side: a handle on a task this client is about to send (registered before it is published). */
   track<R>(taskId: string): AsyncResult<R>;
-  /** Client side: a handle on any task id (may not be able to wait, see rpc). */
-  lookup<R>(taskId: string): AsyncResult<R>;
+  /** Any process (get_task_meta): a handle on any task id, its stored state read. */
+  lookup<R>(taskId: string): Promise<AsyncResult<R>>;
   close(): Promise<void>;
 }

@@ -107,6 +107,11 @@ export interface ConsumeOptions {
   noAck?: boolean;
   /** Consumer-exclusive access to the queue. */
   exclusive?: boolean;
+  /**
+   * The consumer does not keep the process alive (reply queues of a client: a script must end
+   * at its last line once nothing waits; the wait itself holds the process). Default false.
+   */
+  background?: boolean;
 }
 
 /** A running consumer. */

@@ -137,7 +137,7 @@ export class MessageTooLargeError extends CeleryTsError {
   }
 }
 
-/** An acks-late message redelivered more often than `maxRedeliveries`: likely a task that kills its worker. */
+/** An acks-late task whose worker died while it ran more often than `maxRedeliveries`: likely a task that kills its worker. */
 export class RedeliveryLimitError extends CeleryTsError {
   constructor(
     readonly redeliveries: number,
@@ -145,8 +145,15 @@ export class RedeliveryLimitError extends CeleryTsError {
   ) {
     super(
       'CELERYTS_REDELIVERY_LIMIT',
-      `redelivered ${redeliveries} times, over maxRedeliveries (${maxRedeliveries}): every delivery ended without an ack, so the task may be killing its worker`,
+      `started and lost its worker ${redeliveries} times, over maxRedeliveries (${maxRedeliveries}): the task may be killing its worker`,
     );
+  }
+}
+
+/** The result backend cannot be reached or used (Redis down, a bad URL); the message names the backend with its password masked. */
+export class ResultBackendError extends CeleryTsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CELERYTS_RESULT_BACKEND', message, options);
   }
 }
 
@@ -171,6 +178,18 @@ export class TimeLimitExceeded extends PythonVisibleError {
   readonly excModule = 'billiard.exceptions';
   constructor(seconds: number) {
     super('CELERYTS_TIME_LIMIT', `TimeLimitExceeded(${seconds})`);
+  }
+}
+
+/**
+ * A task's return value cannot be encoded as JSON (a BigInt, a circular object): the task fails
+ * with this instead, as Celery fails it with kombu's EncodeError.
+ */
+export class EncodeError extends PythonVisibleError {
+  readonly excType = 'EncodeError';
+  readonly excModule = 'kombu.exceptions';
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('CELERYTS_ENCODE', detail, options);
   }
 }
 

@@ -6,6 +6,7 @@
  *   EventReceiver ──▶ LiveState ──SSE──▶ pages          Inspector ──inspect──▶ LiveState
  *   queue poller (queueSize) ──▶ LiveState              HTTP server: page, /api (Flower's), /metrics
  */
+import { maskUrl } from '../util/mask-url.js';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { App } from '../app.js';
@@ -130,7 +131,12 @@ export class Dashboard {
       actions,
       inspector: this.#inspector,
       readOnly: this.options.readOnly ?? false,
-      info: { broker: broker.displayUrl, transport: broker.transport, version: VERSION, resultBackend: app.config.resultBackend },
+      info: {
+        broker: broker.displayUrl,
+        transport: broker.transport,
+        version: VERSION,
+        resultBackend: app.config.resultBackend === 'rpc' || app.config.resultBackend === 'none' ? app.config.resultBackend : maskUrl(app.config.resultBackend),
+      },
       auth,
       hub: this.hub,
       files: loadStaticFiles(),

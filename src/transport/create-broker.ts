@@ -1,3 +1,4 @@
+import { holdingBroker } from './holding-broker.js';
 import { readFileSync } from 'node:fs';
 import type { Broker } from '../core/broker.js';
 import { ConfigError } from '../core/errors.js';
@@ -46,14 +47,18 @@ export function readTls(files: BrokerTlsFiles): Record<string, unknown> {
 }
 
 /**
- * Pick the adapter by URL scheme. Adapters load on demand so a file-broker user never loads
+ * Pick the adapter by URL scheme, held alive while it has work (transport/holding-broker.ts). Adapters load on demand so a file-broker user never loads
  * amqplib and a short-lived `celeryts call` starts fast.
  */
 export async function createBroker(url: string, settings: BrokerSettings = {}): Promise<Broker> {
+  return holdingBroker(await createAdapter(url, settings));
+}
+
+async function createAdapter(url: string, settings: BrokerSettings): Promise<Broker> {
   const scheme = url.slice(0, url.indexOf('://'));
   if (scheme === 'file') {
     const { FileBroker } = await import('./file/file-broker.js');
-    return new FileBroker(url, { logger: settings.logger });
+    return new FileBroker(url, { logger: settings.logger, idleUnref: true });
   }
   if (scheme === 'amqp' || scheme === 'amqps') {
     const { AmqpBroker } = await import('./amqp/amqp-broker.js');
@@ -61,11 +66,12 @@ export async function createBroker(url: string, settings: BrokerSettings = {}): 
       ...(settings.logger ? { logger: settings.logger } : {}),
       ...(settings.tls ? { tls: readTls(settings.tls) } : {}),
       ...(settings.heartbeatSeconds !== undefined ? { heartbeatSeconds: settings.heartbeatSeconds } : {}),
+      idleUnref: true,
     });
   }
   if (isRedisUrl(url)) {
     const { createRedisBroker } = await import('./redis/redis-broker.js');
-    return createRedisBroker(url, { ...settings.redis, logger: settings.logger });
+    return createRedisBroker(url, { ...settings.redis, logger: settings.logger, idleUnref: true });
   }
   throw new ConfigError(`unsupported broker URL scheme '${scheme}://' (use amqp://, amqps://, redis://, rediss://, sentinel:// or file://)`);
 }

@@ -77,3 +77,10 @@ const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"'`<>]+/gi;
 export function maskUrlsIn(text: string): string {
   return text.replace(URL_IN_TEXT, (url) => maskUrl(url));
 }
+
+/** A configured result backend as banners show it: rpc://, disabled://, or the URL with its password masked. */
+export function resultsDisplay(backend: string): string {
+  if (backend === 'rpc') return 'rpc://';
+  if (backend === 'none') return 'disabled://';
+  return maskUrl(backend);
+}

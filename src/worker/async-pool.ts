@@ -16,7 +16,8 @@ export class AsyncPool<T> {
   /** One function for every asynchronous job's end, not a closure per job. */
   readonly #done = (): void => {
     this.#active--;
-    const next = this.#waiting.shift();
+    // Below the limit unless the pool was shrunk while this job ran (pool_shrink, autoscale).
+    const next = this.#active < this.concurrency ? this.#waiting.shift() : undefined;
     if (next !== undefined) this.#start(next);
     else this.#checkIdle();
   };
@@ -47,7 +48,7 @@ export class AsyncPool<T> {
   }
 
   #start(first: T): void {
-    for (let item: T | undefined = first; item !== undefined; item = this.#waiting.shift()) {
+    for (let item: T | undefined = first; item !== undefined; item = this.#active < this.concurrency ? this.#waiting.shift() : undefined) {
       this.#active++;
       let running: MaybePromise<void>;
       try {
@@ -67,6 +68,15 @@ export class AsyncPool<T> {
 
   #checkIdle(): void {
     if (this.#active === 0 && this.#waiting.length === 0) for (const w of this.#idle.splice(0)) w();
+  }
+
+  /**
+   * Run at most `n` jobs at once from now on (at least 1). Growing starts waiting jobs at once;
+   * shrinking lets running jobs finish and starts no new one until fewer than `n` run.
+   */
+  resize(n: number): void {
+    this.concurrency = Math.max(1, Math.floor(n));
+    while (this.#active < this.concurrency && this.#waiting.length) this.#start(this.#waiting.shift()!);
   }
 
   /** Take back every waiting job (shutdown hands them back to the broker). */

@@ -1,3 +1,4 @@
+import { resultsDisplay } from '../util/mask-url.js';
 import os from 'node:os';
 import type { Worker } from './worker.js';
 
@@ -14,8 +15,8 @@ export function bannerText(worker: Worker, version: string, brokerDisplay: strin
     `- ** ---------- [config]`,
     `- ** ---------- .> app:         ${config.configFile ?? '(no config file)'}`,
     `- ** ---------- .> transport:   ${brokerDisplay}`,
-    `- ** ---------- .> results:     ${config.resultBackend === 'rpc' ? 'rpc://' : 'disabled://'}`,
-    `- *** --- * --- .> concurrency: ${config.concurrency} (${config.pool}), prefetch ${worker.prefetchCount}, acks ${config.acksLate ? 'late' : 'early'}`,
+    `- ** ---------- .> results:     ${resultsDisplay(config.resultBackend)}`,
+    `- *** --- * --- .> concurrency: ${config.autoscale ? `{min=${config.autoscale[1]}, max=${config.autoscale[0]}}` : config.concurrency} (${config.pool}), prefetch ${worker.prefetchCount}, acks ${config.acksLate ? 'late' : 'early'}`,
     `-- ******* ---- .> task events: ${config.sendEvents ? 'ON' : 'OFF (enable -E to monitor tasks in this worker)'}`,
     `--- ***** ----- .> rate limits: ${config.disableRateLimits ? 'disabled' : 'enabled'}`,
     `--- ***** ----- `,

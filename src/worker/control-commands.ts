@@ -1,3 +1,5 @@
+import { defaults } from '../config/schema.js';
+import { maskedConfig, reportText } from '../config/report.js';
 import type { Broker } from '../core/broker.js';
 import { toPythonIso } from '../core/dates.js';
 import { parseRateLimit } from '../core/rate-limit.js';
@@ -7,6 +9,9 @@ import { jobInfo, type Job } from './job.js';
 import { activeQueueInfo } from './queue-info.js';
 import { WorkerStats } from './stats.js';
 import { ThreadRunner } from './threads/thread-runner.js';
+import { taskIds as ids, truthy } from './control-args.js';
+import { debugCommands } from './debug-commands.js';
+import { poolCommands } from './pool-commands.js';
 import type { ControlCommand } from './control.js';
 import type { Worker } from './worker.js';
 
@@ -61,16 +66,33 @@ function brokerInfo(broker: Broker, heartbeatSeconds = 30): Record<string, unkno
   };
 }
 
+/**
+ * The effective config as `inspect conf` replies (Celery: `app.conf.table()`): what differs from
+ * the defaults (everything with `with_defaults`), every secret and URL password masked.
+ */
+function effectiveConfig(config: Record<string, unknown>, withDefaults: boolean): Record<string, unknown> {
+  const base = defaults() as unknown as Record<string, unknown>;
+  const shown = Object.entries(config).filter(
+    ([k, v]) => k !== 'configFile' && v !== undefined && (withDefaults || JSON.stringify(v) !== JSON.stringify(base[k])),
+  );
+  return maskedConfig(Object.fromEntries(shown)) as Record<string, unknown>;
+}
+
+/** A seconds argument (Python's CLI sends floats, Flower strings), null when absent. */
+function secondsArg(v: unknown): number | null {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : null;
+}
+
 /** The remote-control commands a worker answers, with Celery's reply shapes. */
 export function createControlCommands(worker: Worker): Record<string, ControlCommand> {
   const node = worker.nodeName;
   /** Received, not started: waiting for a pool slot or held back by a rate limit. */
   const reservedJobs = (): Job[] => [...worker.pool.waiting(), ...worker.limiter.held()];
-  const ids = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
   const revoke: ControlCommand = (args) => {
     const list = ids(args['task_id']);
     for (const id of list) worker.revoked.add(id);
-    if (args['terminate'] === true) {
+    if (truthy(args['terminate'])) {
       const terminated: string[] = [];
       for (const job of worker.active) {
         if (!list.includes(job.msg.id)) continue;
@@ -90,9 +112,11 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
     },
     active: () => [...worker.active].map((j) => jobInfo(j, node)),
     reserved: () => reservedJobs().map((j) => jobInfo(j, node)),
-    scheduled: () =>
-      // priority 6: the timer priority Celery schedules eta requests with.
-      [...worker.eta.entries()].map(({ due, item }) => ({ eta: item.msg.eta ?? toPythonIso(new Date(due)), priority: 6, request: jobInfo(item, node) })),
+    // Held in memory and parked in the broker alike; priority 6: the timer priority Celery schedules eta requests with.
+    scheduled: () => [
+      ...[...worker.eta.entries()].map(({ due, item }) => ({ eta: item.msg.eta ?? toPythonIso(new Date(due)), priority: 6, request: jobInfo(item, node) })),
+      ...worker.parked.entries().map(([, p]) => ({ eta: p.eta, priority: 6, request: p.request })),
+    ],
     revoked: () => worker.revoked.list(),
     active_queues: () => [...worker.consumers.bindings()].map(([name, b]) => activeQueueInfo(name, b, worker.app.config.queues[name] ?? {})),
     // { id: [state, request] } for the ids this worker holds (Celery: active, reserved).
@@ -104,6 +128,7 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
       };
       add('active', worker.active);
       add('reserved', [...reservedJobs(), ...[...worker.eta.entries()].map((e) => e.item)]);
+      for (const [id, p] of worker.parked.entries()) if (wanted.has(id) && !(id in found)) found[id] = ['reserved', p.request];
       return found;
     },
     // Celery replies before the consumer is in place (call_soon); this replies once it is, or with the error.
@@ -147,6 +172,7 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
         rusage: WorkerStats.rusage(),
         rejected: { ...worker.stats.rejected },
         sw_ident: 'celeryts',
+        ...(worker.autoscaler ? { autoscaler: worker.autoscaler.info() } : {}),
       };
     },
     rate_limit: (args) => {
@@ -191,8 +217,28 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
     },
     heartbeat: async () => {
       (await workerEventsOf(worker))?.heart.beat();
-      return undefined; // Celery sends no reply
+      return null; // Celery's handler returns None, so its worker replies { node: null }
     },
+    clock: async () => ({ clock: (await workerEventsOf(worker))?.dispatcher.clock.value ?? 0 }),
+    conf: (args) => effectiveConfig(worker.app.config as unknown as Record<string, unknown>, truthy(args['with_defaults'])),
+    report: () => ({ ok: reportText(worker.app.config) }),
+    time_limit: (args) => {
+      const name = String(args['task_name'] ?? '');
+      const task = worker.app.registry.get(name);
+      if (!task) {
+        worker.app.log.error({ task: name }, `Change time limit attempt for unknown task ${name}`);
+        return { error: 'unknown task' };
+      }
+      task.softTimeLimit = secondsArg(args['soft']);
+      task.timeLimit = secondsArg(args['hard']);
+      worker.app.log.info(
+        { task: name, soft: task.softTimeLimit, hard: task.timeLimit },
+        `New time limits for tasks of type ${name}: soft=${task.softTimeLimit} hard=${task.timeLimit}`,
+      );
+      return { ok: 'time limits set successfully' };
+    },
+    ...poolCommands({ pool: worker.pool, poolKind: worker.runner.kind, autoscaler: worker.autoscaler }),
+    ...debugCommands(),
     shutdown: () => {
       worker.app.log.warn('Got shutdown from remote');
       setImmediate(() => void worker.stop());

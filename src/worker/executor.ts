@@ -11,7 +11,7 @@
  */
 import type { ResultBackend } from '../core/backend.js';
 import { serializeError } from '../core/wire/exception.js';
-import { TimeLimitExceeded, WorkerLostError } from '../core/errors.js';
+import { EncodeError, TimeLimitExceeded, WorkerLostError } from '../core/errors.js';
 import type { Request } from '../core/request.js';
 import type { Retry } from '../core/retry.js';
 import type { SendOptions } from '../core/send-options.js';
@@ -137,20 +137,40 @@ function endLimits(job: Job, softTimer: NodeJS.Timeout | undefined, hardTimer: N
   job.terminate = undefined;
 }
 
-/** Send a state to the caller unless results are ignored; logs (never throws) when it cannot. */
-function report(job: Job, ctx: ExecutorContext, state: string, result: unknown, tb: string | null = null): MaybePromise<void> {
+/**
+ * Send a state to the caller unless results are ignored; logs (never throws) when it cannot.
+ * A value that cannot be encoded is not a lost result but the task's failure: the EncodeError
+ * is handed back so that the caller fails the task with it (Celery's behaviour), and the one
+ * log line is that failure's.
+ */
+function report(job: Job, ctx: ExecutorContext, state: string, result: unknown, tb: string | null = null): MaybePromise<EncodeError | undefined> {
   if (job.ignoreResult) return;
   const { msg } = job;
   let sent: MaybePromise<void>;
   try {
-    sent = ctx.backend.markState({ id: msg.id, replyTo: msg.replyTo, correlationId: msg.correlationId }, state, result, tb);
+    sent = ctx.backend.markState(
+      {
+        id: msg.id,
+        replyTo: msg.replyTo,
+        correlationId: msg.correlationId,
+        group: msg.group,
+        parentId: msg.parentId,
+        request: { task: msg.task, args: msg.args, kwargs: msg.kwargs, hostname: ctx.hostname, retries: msg.retries, queue: job.delivery.routingKey ?? null },
+      },
+      state,
+      result,
+      tb,
+    );
   } catch (err) {
-    return reportFailed(ctx, job, err);
+    return reportFailed(ctx, job, state, err);
   }
-  if (isThenable(sent)) return Promise.resolve(sent).catch((err: unknown) => reportFailed(ctx, job, err));
+  if (isThenable(sent)) return Promise.resolve(sent).then(noEncodeError, (err: unknown) => reportFailed(ctx, job, state, err));
 }
 
-function reportFailed(ctx: ExecutorContext, job: Job, err: unknown): void {
+const noEncodeError = (): undefined => undefined;
+
+function reportFailed(ctx: ExecutorContext, job: Job, state: string, err: unknown): EncodeError | undefined {
+  if (err instanceof EncodeError && state !== States.FAILURE) return err;
   job.resultLost = true;
   ctx.log.error(
     { err, taskId: job.msg.id },
@@ -212,7 +232,8 @@ function afterBody(job: Job, ctx: ExecutorContext, outcome: Outcome): MaybePromi
   if (outcome.state !== 'SUCCESS') return afterOtherOutcome(job, ctx, outcome);
   const { msg } = job;
   const retval = outcome.retval;
-  return andThen(report(job, ctx, States.SUCCESS, retval), () => {
+  return andThen(report(job, ctx, States.SUCCESS, retval), (unencodable) => {
+    if (unencodable) return afterOtherOutcome(job, ctx, { state: 'FAILURE', error: unencodable });
     ctx.emit('task-succeeded', job, retval, runtimeMs);
     ctx.log.info({ taskId: msg.id, task: msg.task, runtime: runtimeMs / 1000 }, `Task ${msg.task}[${msg.id}] succeeded in ${(runtimeMs / 1000).toFixed(4)}s`);
     return finishJob(job, ctx, outcome, retval, null);
@@ -312,8 +333,9 @@ async function republish(job: Job, ctx: ExecutorContext, retry: Retry): Promise<
     ...(msg.embed.callbacks ? { link: msg.embed.callbacks } : {}),
     ...(msg.embed.errbacks ? { linkError: msg.embed.errbacks } : {}),
     ...(msg.embed.chain ? { chain: msg.embed.chain } : {}),
-    // Keep answering the original caller; with no caller there is nobody to tell.
-    ...(msg.replyTo && !job.ignoreResult ? { replyTo: msg.replyTo } : { ignoreResult: true }),
+    // Keep answering the original caller. Without one, a storing backend still stores the
+    // result by id; rpc has nobody to tell.
+    ...(job.ignoreResult ? { ignoreResult: true } : msg.replyTo ? { replyTo: msg.replyTo } : ctx.backend.storesById ? {} : { ignoreResult: true }),
   };
   let when: string;
   if (o.eta !== undefined) {

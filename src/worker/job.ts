@@ -13,6 +13,10 @@ export class Job {
   settled = false;
   /** A result of this job could not be sent (full disk, broker gone): an acks-late job is requeued, not acked. */
   resultLost = false;
+  /** A redelivered acks-late job that must be start-marked before it runs (redelivery-guard.ts). */
+  needsStartMark = false;
+  /** Its start mark's id while it runs marked. */
+  startMark: string | undefined = undefined;
   /** Set while running: stop the body now with this outcome (revoke --terminate). */
   terminate: ((outcome: Outcome) => void) | undefined = undefined;
   #controller: AbortController | undefined;

@@ -1,35 +1,38 @@
 /**
  * The poison-task guard: an acks-late task that kills its worker on every delivery must not
- * loop forever (kill, redeliver, kill...). Quorum queues count deliveries themselves
- * (x-delivery-limit); classic queues only say `redelivered`, so the count travels in a header
- * of our own.
+ * loop forever (kill, redeliver, kill...). What counts is a death, not a redelivery: a message
+ * that was only prefetched and given back (a connection blip, a warm shutdown with a big
+ * prefetch) comes back `redelivered` too, and must simply run. Start marks (start-marks.ts) say
+ * which redeliveries are deaths; the count travels in a header of our own, since a message's
+ * headers cannot change in place.
  *
- *   acks-late delivery ──redelivered? no──▶ run it (a copy carrying a count is flagged redelivered)
+ *   acks-late delivery ─▶ its task started under this node and the worker died (start mark)?
+ *        │ no ─▶ run it; marked before it starts if it was redelivered or carries a count
  *        │ yes: n = x-celeryts-redeliveries + 1
  *        ├─ n <= maxRedeliveries ─▶ publish a copy carrying n to the same queue, delayed
  *        │                          1 s x 2^(n-1); await the confirm; ack the original. The
- *        │                          copy runs when it comes back.
- *        └─ n >  maxRedeliveries ─▶ reject without requeue (dead-letter exchange if the queue
- *                                   has one), logged as an error with the task id
+ *        │                          copy runs (marked) when it comes back.
+ *        └─ n >  maxRedeliveries ─▶ refused: to the dead-letter queue (or the queue's own
+ *                                   dead-letter exchange), logged as an error with the task id
  *
  * Why not run the redelivered message at once: the count has to be on the broker before the
- * task can kill us again, and a message's headers cannot change in place. Why the delay: the
- * original's ack leaves a moment after the copy's confirm; a copy back at once could kill this
- * worker before that ack is out, and then the original returns too (two poison messages). A
- * second is ample for the ack, and a crash loop slows down as it goes.
+ * task can kill us again. Why the delay: the original's ack leaves a moment after the copy's
+ * confirm; a copy back at once could kill this worker before that ack is out, and then the
+ * original returns too (two poison messages). A second is ample for the ack, and a crash loop
+ * slows down as it goes.
  *
- * Every redelivery counts, including innocent tasks that were reserved or running in a worker
- * that crashed, lost its connection or gave them back on shutdown. The count is at least once
- * too: a worker that dies between the copy's confirm and the original's ack leaves both, so a
- * poison task may run a few more times than 1 + maxRedeliveries, never forever.
+ * The count is at least once too: a worker that dies between the copy's confirm and the
+ * original's ack leaves both, so a poison task may run a few more times than the limit, never
+ * forever (for a node that keeps its name; see start-marks.ts).
  */
 import type { Broker, Delivery } from '../core/broker.js';
+import { REDELIVERIES_HEADER } from '../core/dead-letter.js';
 import { RedeliveryLimitError } from '../core/errors.js';
 import type { TaskHeaders } from '../core/wire/task.js';
 import type { Logger } from '../logging/logger.js';
+import type { StartMarks } from './start-marks.js';
 
-/** How many times the message was redelivered before this copy was published. */
-export const REDELIVERIES_HEADER = 'x-celeryts-redeliveries';
+export { REDELIVERIES_HEADER };
 
 /** Pause before giving back a redelivery whose copy could not be published, so a broker that refuses publishes causes no busy loop. */
 const REQUEUE_AFTER_FAILURE_MS = 1000;
@@ -42,8 +45,9 @@ export interface RedeliveryGuardContext {
   broker: Broker;
   log: Logger;
   maxRedeliveries: number;
-  /** Reject without requeue, count, log and tell the caller (the worker's refusal path). */
-  refuse(d: Delivery, reason: string, err: Error, headers: TaskHeaders): void;
+  marks: StartMarks;
+  /** Dead-letter, count, log and tell the caller (the worker's refusal path). */
+  refuse(d: Delivery, queue: string, reason: string, err: Error, headers: TaskHeaders): void;
 }
 
 /** The count a message carries (0 when it never went through the guard). */
@@ -69,7 +73,13 @@ function flaggedRedelivered(d: Delivery): Delivery {
   };
 }
 
-/** Counts redeliveries of acks-late messages and dead-letters poison tasks; see the file comment. */
+/** A delivery the guard lets through, and whether its task must be marked before it starts. */
+export interface Admitted {
+  delivery: Delivery;
+  mark: boolean;
+}
+
+/** Counts deaths of acks-late tasks and dead-letters poison tasks; see the file comment. */
 export class RedeliveryGuard {
   readonly #ctx: RedeliveryGuardContext;
   readonly #pending = new Set<Promise<void>>();
@@ -80,23 +90,27 @@ export class RedeliveryGuard {
 
   /**
    * Look at a delivery before its task runs. Returns the delivery to run (flagged redelivered
-   * when it is a counted copy), or undefined when the guard took it: requeued with its count,
-   * or dead-lettered.
+   * when it is a counted copy) and whether to mark it, or undefined when the guard took it:
+   * requeued with its count, or dead-lettered.
    */
-  check(d: Delivery, queue: string, headers: TaskHeaders, acksLate: boolean): Delivery | undefined {
+  check(d: Delivery, queue: string, headers: TaskHeaders, acksLate: boolean): Admitted | undefined {
     const count = redeliveriesOf(d);
-    if (!acksLate || !d.redelivered) return count === 0 || d.redelivered ? d : flaggedRedelivered(d);
+    const died = acksLate && d.redelivered && this.#ctx.marks.takeDied(headers.id);
+    if (!died) {
+      const delivery = count === 0 || d.redelivered ? d : flaggedRedelivered(d);
+      return { delivery, mark: acksLate && (d.redelivered || count > 0) };
+    }
     const n = count + 1;
     const { maxRedeliveries, log } = this.#ctx;
     const label = `${headers.task}[${headers.id}]`;
     if (n > maxRedeliveries) {
-      this.#ctx.refuse(d, 'redelivery_limit', new RedeliveryLimitError(n, maxRedeliveries), headers);
+      this.#ctx.refuse(d, queue, 'redelivery_limit', new RedeliveryLimitError(n, maxRedeliveries), headers);
       return undefined;
     }
     const delayMs = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (n - 1));
     log.warn(
       { taskId: headers.id, task: headers.task, redeliveries: n, maxRedeliveries, delayMs },
-      `Task ${label} was redelivered (${n} of at most ${maxRedeliveries}); requeued a copy that counts it, back in ${delayMs / 1000}s`,
+      `Task ${label} started and its worker died (${n} of at most ${maxRedeliveries} times); requeued a copy that counts it, back in ${delayMs / 1000}s`,
     );
     const { 'x-delivery-count': _brokerCount, ...rest } = d.headers;
     const copy = { headers: { ...rest, [REDELIVERIES_HEADER]: n }, properties: d.properties, body: d.body };

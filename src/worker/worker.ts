@@ -3,16 +3,20 @@
  * acks, publishes results and answers remote control.
  *
  * Life of a delivery:
- *   size > maxMessageBytes ─▶ reject(no requeue), log, FAILURE to caller if it can be told
- *   headers ─bad─▶ reject(no requeue), log, FAILURE to caller if it can be told
+ *   size > maxMessageBytes ─▶ dead-letter, log, FAILURE to caller if it can be told
+ *   headers ─bad─▶ dead-letter, log, FAILURE to caller if it can be told
  *      │ (no task header: protocol v1, headers and body read from the body at once)
- *      │ unknown task ─▶ reject(no requeue), log closest names, FAILURE NotRegistered
+ *      │ unknown task ─▶ dead-letter, log closest names, FAILURE NotRegistered
  *      │ revoked / expired ─▶ ack, REVOKED
- *      │ acks late and redelivered ─▶ redelivery guard: requeue a counted copy, or dead-letter
- *   body ─bad─▶ reject(no requeue), log, FAILURE
+ *      │ acks late, started before and its worker died ─▶ redelivery guard: requeue a counted copy, or dead-letter
+ *   body ─bad─▶ dead-letter, log, FAILURE
  *      │ eta in future ─▶ eta schedule ─┐
  *      ▼                                ▼
- *   rate limiter ─token─▶ pool (reserved ─slot─▶ running) ─▶ executor
+ *   rate limiter ─token─▶ pool (reserved ─slot─▶ [start mark] running) ─▶ executor
+ *
+ * "dead-letter" = publish to the dead-letter queue (config deadLetterQueue), then ack; to the
+ * queue's own dead-letter exchange (reject without requeue) when it has one; reject and drop
+ * when deadLetterQueue is null. See dead-letters.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { App } from '../app.js';
@@ -28,6 +32,7 @@ import { setCurrentApp } from '../core/app-port.js';
 import { States } from '../core/states.js';
 import { AsyncPool } from './async-pool.js';
 import { AsyncRunner } from './async-runner.js';
+import { Autoscaler } from './autoscaler.js';
 import type { TaskRunner } from './runner.js';
 import { ThreadRunner } from './threads/thread-runner.js';
 import { ControlServer } from './control.js';
@@ -35,9 +40,12 @@ import { createControlCommands } from './control-commands.js';
 import { startWorkerEvents, stopWorkerEvents } from './events/service.js';
 import { EtaSchedule } from './eta-schedule.js';
 import { executeJob, type ExecutorContext } from './executor.js';
-import { ackJob, Job, rejectJob } from './job.js';
+import { ackJob, Job, jobInfo, rejectJob } from './job.js';
 import { RateLimiter } from './rate-limiter.js';
 import { RedeliveryGuard } from './redelivery-guard.js';
+import { ParkedTasks } from './parked-tasks.js';
+import { DeadLetters } from './dead-letters.js';
+import { StartMarks } from './start-marks.js';
 import { RevokedSet } from './revoked.js';
 import { TaskConsumers } from './task-consumers.js';
 import { WorkerStats } from './stats.js';
@@ -69,8 +77,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   readonly pool: AsyncPool<Job>;
   readonly limiter: RateLimiter<Job>;
   readonly eta: EtaSchedule<Job>;
+  /** Tasks with a far eta this worker handed back to the broker until near their eta. */
+  readonly parked = new ParkedTasks();
   readonly active = new Set<Job>();
   readonly runner: TaskRunner;
+  /** Set with `--autoscale MAX,MIN`: grows and shrinks the pool with load. */
+  readonly autoscaler: Autoscaler | undefined;
   #state: State = 'new';
   #broker: Broker | undefined;
   #control: ControlServer | undefined;
@@ -78,6 +90,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   #stopping: Promise<void> | undefined;
   readonly #parking = new Set<Promise<void>>();
   #guard: RedeliveryGuard | undefined;
+  #marks: StartMarks | undefined;
+  #deadLetters: DeadLetters | undefined;
 
   constructor(
     readonly app: App,
@@ -93,6 +107,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       app.config.pool === 'threads'
         ? new ThreadRunner(app.config.concurrency, { config: app.config, modules: options.modules ?? [] }, app.log)
         : new AsyncRunner(app.log);
+    const scale = app.config.autoscale;
+    if (scale) this.autoscaler = new Autoscaler(this.pool, scale[0], scale[1], app.config.autoscaleKeepalive, app.log);
   }
 
   /** The task queues this worker consumes (or will, once started). */
@@ -100,9 +116,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     return this.consumers.names;
   }
 
-  /** prefetch = concurrency x multiplier. */
+  /** prefetch = concurrency (with autoscale: its max) x multiplier. */
   get prefetchCount(): number {
-    return this.app.config.concurrency * this.app.config.prefetchMultiplier;
+    return (this.app.config.autoscale?.[0] ?? this.app.config.concurrency) * this.app.config.prefetchMultiplier;
   }
 
   get state(): State {
@@ -128,13 +144,23 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       softTimeLimit: app.config.taskSoftTimeLimit,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     };
+    this.#marks = new StartMarks(broker, this.nodeName, app.log);
+    this.#deadLetters = new DeadLetters({
+      broker,
+      log: app.log,
+      nodeName: this.nodeName,
+      queue: app.config.deadLetterQueue,
+      queueOptions: (q) => app.config.queues[q] ?? {},
+    });
     this.#guard = new RedeliveryGuard({
       broker,
       log: app.log,
       maxRedeliveries: app.config.maxRedeliveries,
-      refuse: (d, reason, err, h) => this.#refuse(d, reason, err, h),
+      marks: this.#marks,
+      refuse: (d, q, reason, err, h) => this.#refuse(d, q, reason, err, h),
     });
     this.on('task-finished', (job) => {
+      this.#endMark(job);
       this.active.delete(job);
       this.stats.countProcessed(job.msg.task);
     });
@@ -142,10 +168,15 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     await this.runner.start();
     this.#control = new ControlServer(broker, this.nodeName, createControlCommands(this), app.log);
     await this.#control.start();
+    await this.#deadLetters.start();
+    await this.#marks.start(); // before any task queue: a redelivery must find its mark
     await this.consumers.declareAll({ broker, queues: await app.queues(), prefetch: this.prefetchCount, onDelivery: (d, q) => this.#onDelivery(d, q) });
     broker.on('disconnected', this.#onDisconnected);
-    if (app.config.sendEvents) await startWorkerEvents(this);
+    // Worker events (online, heartbeats, offline) always, as Celery's heart does, so monitors
+    // see every worker; task events only with -E (Celery's worker_send_task_events).
+    await startWorkerEvents(this, { taskEvents: app.config.sendEvents });
     this.#state = 'running';
+    this.autoscaler?.start();
     await this.consumers.consumeAll();
     app.log.info({ node: this.nodeName, queues: this.queues }, `${this.nodeName} ready.`);
   }
@@ -166,38 +197,40 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       return;
     }
     const { maxMessageBytes } = this.app.config;
-    if (d.body.length > maxMessageBytes) return this.#refuse(d, 'too_large', new MessageTooLargeError(d.body.length, maxMessageBytes), undefined);
+    if (d.body.length > maxMessageBytes) return this.#refuse(d, queue, 'too_large', new MessageTooLargeError(d.body.length, maxMessageBytes), undefined);
     let headers: TaskHeaders;
     let v1: TaskMessage | undefined;
     try {
       headers = isProtocolV1(d.headers) ? (v1 = decodeTaskV1(d.headers, d.properties, d.body)) : decodeTaskHeaders(d.headers);
     } catch (err) {
-      return this.#refuse(d, rejectReason(d), err as Error, undefined);
+      return this.#refuse(d, queue, rejectReason(d), err as Error, undefined);
     }
     const task = this.app.registry.get(headers.task);
     if (!task) {
       const suggestions = closest(headers.task, this.app.registry.names());
-      return this.#refuse(d, 'not_registered', new NotRegisteredError(headers.task, suggestions), headers);
+      return this.#refuse(d, queue, 'not_registered', new NotRegisteredError(headers.task, suggestions), headers);
     }
     if (this.revoked.has(headers.id) || (headers.expires && parseIso(headers.expires) < Date.now())) {
       d.ack();
       return this.#revoked(headers, d.properties.replyTo, d.properties.correlationId, this.revoked.has(headers.id) ? 'revoked' : 'expired');
     }
     const acksLate = task.acksLate ?? this.app.config.acksLate;
-    const delivery = this.#guard!.check(d, queue, headers, acksLate);
-    if (!delivery) return;
+    const admitted = this.#guard!.check(d, queue, headers, acksLate);
+    if (!admitted) return;
+    const { delivery } = admitted;
     let msg: TaskMessage;
     try {
       msg = v1 ?? withBody(headers, d.properties, d.body);
     } catch (err) {
-      return this.#refuse(d, rejectReason(d), err as Error, headers);
+      return this.#refuse(d, queue, rejectReason(d), err as Error, headers);
     }
     const job = new Job(task, msg, delivery, acksLate, headers.ignoreResult || (task.ignoreResult ?? this.app.config.ignoreResult));
+    job.needsStartMark = admitted.mark;
     const due = msg.eta ? parseIso(msg.eta) : NaN;
     const wait = due - Date.now();
     if (wait > ETA_HORIZON_MS) return this.#park(job, queue, due, wait);
-    this.app.log.info({ taskId: msg.id, task: msg.task }, `Task ${msg.task}[${msg.id}] received`);
-    this.emit('task-received', job);
+    // A task this worker parked was announced when it first arrived (Worker#park).
+    if (!this.parked.take(msg.id)) this.#received(job);
     if (wait > 0) this.eta.add(due, job);
     else this.#admit(job);
   }
@@ -209,6 +242,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
    */
   #park(job: Job, queue: string, due: number, wait: number): void {
     const d = job.delivery;
+    // Received now, as a Python worker holding the eta task would say: monitors see it at once.
+    if (!this.parked.has(job.msg.id)) this.#received(job);
+    this.parked.add(job.msg.id, { due, eta: job.msg.eta!, request: jobInfo(job, this.nodeName) });
     this.app.log.debug({ taskId: job.msg.id, task: job.msg.task, eta: job.msg.eta }, 'scheduled task handed back to the broker until near its eta');
     // Back to the queue it was consumed from (its routing key names a queue only on the default exchange).
     const p = this.#broker!.publish('', queue, { headers: d.headers, properties: d.properties, body: d.body }, { delayMs: wait })
@@ -216,6 +252,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         () => ackJob(job),
         (err: unknown) => {
           this.app.log.warn({ err, taskId: job.msg.id }, 'could not hand a scheduled task back to the broker; holding it in memory');
+          this.parked.take(job.msg.id);
           this.eta.add(due, job);
         },
       )
@@ -223,16 +260,40 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.#parking.add(p);
   }
 
+  #received(job: Job): void {
+    this.app.log.info({ taskId: job.msg.id, task: job.msg.task }, `Task ${job.msg.task}[${job.msg.id}] received`);
+    this.emit('task-received', job);
+  }
+
   #admit(job: Job): void {
     if (this.#state !== 'running') return rejectJob(job, true);
     this.limiter.admit(job.msg.task, job);
   }
 
-  /** Synchronous unless the task is: see executeJob. */
+  /** Synchronous unless the task is (or needs a start mark first): see executeJob. */
   #run(job: Job): MaybePromise<void> {
     // Voided by a lost connection or channel: the broker redelivers it, so running it now would run it twice.
     if (job.settled || job.delivery.stale) return;
     if (this.revoked.has(job.msg.id)) return this.#revokeJob(job);
+    if (job.needsStartMark) return this.#markThenRun(job);
+    return this.#execute(job);
+  }
+
+  /** A task that may be poison starts only once the broker holds its start mark (start-marks.ts). */
+  async #markThenRun(job: Job): Promise<void> {
+    job.needsStartMark = false;
+    job.startMark = await this.#marks!.mark(job.msg.id);
+    if (job.settled || job.delivery.stale) return this.#endMark(job);
+    await this.#execute(job);
+  }
+
+  #endMark(job: Job): void {
+    if (job.startMark === undefined) return;
+    this.#marks?.ended(job.startMark);
+    job.startMark = undefined;
+  }
+
+  #execute(job: Job): MaybePromise<void> {
     this.active.add(job);
     try {
       const running = executeJob(job, this.#ctx!);
@@ -250,42 +311,47 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   #internalError(job: Job, err: unknown): void {
     this.app.log.error({ err, taskId: job.msg.id, task: job.msg.task }, `Internal error while running task ${job.msg.task}[${job.msg.id}]`);
     ackJob(job);
+    this.#endMark(job);
     this.active.delete(job);
   }
 
-  /** Reject without requeue, log once with the task id, tell the caller if possible. */
-  #refuse(d: Delivery, reason: string, err: Error, headers: TaskHeaders | undefined): void {
+  /** Dead-letter (see dead-letters.ts), log once with the task id, tell the caller if possible. */
+  #refuse(d: Delivery, queue: string, reason: string, err: Error, headers: TaskHeaders | undefined): void {
     this.stats.countRejected(reason);
     this.emit('task-rejected', headers, reason, err);
-    d.reject(false);
+    const where = this.#deadLetters!.deadLetter(d, queue, reason, err);
     const taskId = headers?.id ?? (typeof d.headers['id'] === 'string' ? d.headers['id'] : undefined);
-    const extra = err instanceof NotRegisteredError ? ' The message has been rejected and discarded.' : '';
+    const extra = ` The message ${where}.`;
     this.app.log.error(
       { taskId, task: headers?.task, reason, code: (err as { code?: string }).code, routingKey: d.routingKey },
       `${err instanceof MalformedMessageError ? 'Rejected malformed message' : 'Rejected message'}: ${err.message}.${extra}`,
     );
-    const replyTo = d.properties.replyTo;
-    if (taskId && replyTo) {
+    // Every backend hears of it (rpc only when the message has a reply_to; a storing backend
+    // keeps it under the task id for whoever reads it).
+    if (taskId && !headers?.ignoreResult) {
+      const target = { id: taskId, replyTo: d.properties.replyTo ?? null, correlationId: d.properties.correlationId ?? taskId };
       void this.#ctx?.backend
         // The reason travels as the traceback: exc_message stays what Python expects (NotRegistered(name)),
         // and the caller still learns why, with the worker's "did you mean".
-        .markState({ id: taskId, replyTo, correlationId: d.properties.correlationId ?? taskId }, States.FAILURE, serializeError(err), err.message)
-        ?.catch(() => undefined);
+        .markState(target, States.FAILURE, serializeError(err), err.message)
+        ?.catch((e: unknown) => this.app.log.warn({ taskId, err: e }, 'could not report the rejected task to the result backend'));
     }
   }
 
   /** Log a skipped task and tell its caller REVOKED, as Celery does for revoked and expired tasks. */
   #revoked(headers: TaskHeaders, replyTo: string | undefined | null, correlationId: string | undefined | null, why: 'revoked' | 'expired'): void {
+    this.parked.take(headers.id);
     this.emit('task-revoked', headers, why, false);
     this.app.log.info({ taskId: headers.id, task: headers.task }, `Discarding ${why} task: ${headers.task}[${headers.id}]`);
-    if (replyTo && !headers.ignoreResult) {
+    if (!headers.ignoreResult) {
+      const target = { id: headers.id, replyTo: replyTo ?? null, correlationId: correlationId ?? headers.id, group: headers.group, parentId: headers.parentId };
       void this.#ctx?.backend
-        .markState({ id: headers.id, replyTo, correlationId: correlationId ?? headers.id }, States.REVOKED, {
+        .markState(target, States.REVOKED, {
           exc_type: 'TaskRevokedError',
           exc_message: [why],
           exc_module: 'celery.exceptions',
         })
-        ?.catch(() => undefined);
+        ?.catch((e: unknown) => this.app.log.warn({ taskId: headers.id, err: e }, 'could not report the revoked task to the result backend'));
     }
   }
 
@@ -303,10 +369,13 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.#state = 'stopping';
       this.app.log.info({ node: this.nodeName, active: this.active.size }, 'worker: Warm shutdown');
       await this.consumers.cancelAll();
+      this.autoscaler?.stop();
       for (const job of [...this.pool.takeWaiting(), ...this.limiter.takeHeld(), ...this.eta.takeAll()]) rejectJob(job, true);
       await this.pool.onIdle();
       await Promise.all(this.#parking);
       await this.#guard?.settled();
+      await this.#deadLetters?.settled();
+      await this.#marks?.stop();
       await this.runner.close();
       await this.#control?.stop();
       await stopWorkerEvents(this); // after the last task events, before the connection closes

@@ -1,7 +1,9 @@
 /**
  * A poison task (acks late) that SIGKILLs its worker on every delivery: after maxRedeliveries
- * redeliveries the next worker dead-letters it instead of running it, logs it loudly with its
- * task id, counts it in `inspect stats`, and goes on running good tasks.
+ * counted deaths (start marks: the first, unmarked run is not seen) the next worker dead-letters
+ * it instead of running it, to the queue's own dead-letter exchange when it has one, logs it
+ * loudly with its task id, counts it in `inspect stats`, and goes on running good tasks. The
+ * workers keep one node name, as under a supervisor: start marks live per node.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -42,9 +44,10 @@ describe('a poison task that kills its worker on every delivery (private RabbitM
     const id = `poison-${randomUUID().slice(0, 8)}`;
     await app.sendTask('faults.poison', [id], {}, { ignoreResult: true, taskId: id });
     const killed: number[] = [];
+    const node = `poison-${randomUUID().slice(0, 8)}@%h`;
     for (;;) {
-      assert.ok(killed.length <= MAX_REDELIVERIES + 1, `the poison task killed ${killed.length} workers`);
-      const w = await spawnWorkerNoWait(s);
+      assert.ok(killed.length <= MAX_REDELIVERIES + 2, `the poison task killed ${killed.length} workers`);
+      const w = await spawnWorkerNoWait(s, ['-n', node]);
       await eventually(
         () => w.child.exitCode !== null || w.child.signalCode !== null || dead.length > 0,
         30_000,
@@ -63,25 +66,25 @@ describe('a poison task that kills its worker on every delivery (private RabbitM
       await eventually(() => endedIds(s.record).has(good), 10_000, 'a good task after the poison one');
       const loud = logLines(w.output()).filter((l) => l['taskId'] === id && Number(l['level']) >= 50);
       assert.equal(loud.length, 1, 'one error line with the task id');
-      assert.match(String(loud[0]!['msg']), /redelivered 4 times, over maxRedeliveries \(3\)/);
+      assert.match(String(loud[0]!['msg']), /started and lost its worker 4 times, over maxRedeliveries \(3\).*dead-letter exchange/);
       const stats = await statsOf(app, nodeOf(w));
       assert.deepEqual(stats['rejected'], { redelivery_limit: 1 });
       assert.equal(await terminate(w), 0);
       break;
     }
     const poisonRuns = runs(s.record).filter((r) => r.id === id && r.event === 'start');
-    assert.equal(killed.length, MAX_REDELIVERIES + 1, 'ran once, then once per allowed redelivery');
-    assert.equal(poisonRuns.length, MAX_REDELIVERIES + 1);
+    assert.equal(killed.length, MAX_REDELIVERIES + 2, 'ran once unmarked, once marked, then once per allowed counted death');
+    assert.equal(poisonRuns.length, MAX_REDELIVERIES + 2);
     assert.deepEqual(
       poisonRuns.map((r) => r.redelivered),
-      [false, ...Array(MAX_REDELIVERIES).fill(true)],
+      [false, ...Array(MAX_REDELIVERIES + 1).fill(true)],
       'every rerun is flagged redelivered',
     );
     assert.equal(dead.length, 1);
     assert.equal(dead[0]!.headers['id'], id);
     assert.equal(dead[0]!.headers['x-celeryts-redeliveries'], MAX_REDELIVERIES);
     console.log(
-      `poison task: killed ${killed.length} workers (1 + maxRedeliveries ${MAX_REDELIVERIES}), then dead-lettered by the next one with x-celeryts-redeliveries=${MAX_REDELIVERIES}`,
+      `poison task: killed ${killed.length} workers (2 + maxRedeliveries ${MAX_REDELIVERIES}), then dead-lettered by the next one with x-celeryts-redeliveries=${MAX_REDELIVERIES}`,
     );
   });
 });

@@ -24,10 +24,16 @@ import { E2E, eventually, readRecord, startInProcess, tempRecordFile, type InPro
 
 type Jobs = typeof import('../fixtures/e2e/app/jobs.js');
 
-/** Register the worker suite for one broker. `brokerUrl` is called once per describe block. */
-export function runWorkerSuite(label: string, brokerUrl: () => string): void {
+/**
+ * Register the worker suite for one broker. `brokerUrl` is called once per describe block.
+ * `resultBackend` (default rpc://) is used by every worker and client of the suite.
+ */
+export function runWorkerSuite(label: string, brokerUrl: () => string, options: { resultBackend?: string } = {}): void {
+  const resultBackend = options.resultBackend ?? 'rpc://';
+  const rpc = resultBackend.startsWith('rpc');
   // Each worker gets its own queue so workers of one run never take each other's tasks.
-  const uniqueQueue = (): UserConfig => ({ defaultQueue: `t.${randomUUID().slice(0, 8)}` });
+  const uniqueQueue = (): UserConfig => ({ defaultQueue: `t.${randomUUID().slice(0, 8)}`, resultBackend });
+  label = `${label} (results: ${rpc ? 'rpc://' : resultBackend})`;
 
   describe(`worker on ${label}`, () => {
     let w: InProcess;
@@ -39,6 +45,10 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       w = await startInProcess({ brokerUrl: brokerUrl(), config: { concurrency: 2, prefetchMultiplier: 2, ...uniqueQueue() } });
       // The loader imported the module by its real path; importing the same URL gives the same instances.
       jobs = (await import(pathToFileURL(path.join(E2E, 'app/jobs.ts')).href)) as Jobs;
+      // The module is shared by every run of this suite in the process: start from empty records.
+      jobs.divide.events.length = 0;
+      jobs.optionHandlers.length = 0;
+      jobs.retryLog.length = 0;
     });
     after(async () => {
       await w.stop();
@@ -79,6 +89,27 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
         `success ${ok.id} 2 [6,3]`,
         `after SUCCESS ${ok.id}`,
       ]);
+    });
+
+    it('a result JSON cannot encode (BigInt, circular) fails the task with EncodeError, logged once', async () => {
+      for (const kind of ['bigint', 'circular']) {
+        const r = await w.client.sendTask('app.jobs.unencodable', [kind]);
+        const err = await r.get({ timeout: 10 }).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof TaskFailedError, `${kind}: expected TaskFailedError, got ${String(err)}`);
+        assert.equal(err.excType, 'EncodeError');
+        assert.equal(err.excModule, 'kombu.exceptions', "Python rebuilds it as kombu's EncodeError");
+        assert.equal(r.state, 'FAILURE');
+        const errorLines = () => w.logs.lines.filter((l) => l['taskId'] === r.id && Number(l['level']) >= 50);
+        await eventually(() => errorLines().length > 0, 2000, 'the error line');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const lines = errorLines();
+        assert.equal(lines.length, 1, `${kind}: one error line, got ${JSON.stringify(lines)}`);
+        assert.match(String(lines[0]!['msg']), /EncodeError/);
+      }
+      assert.equal(await (await w.client.sendTask('app.jobs.add', [2, 3])).get({ timeout: 10 }), 5, 'the worker keeps running');
     });
 
     it('runs handlers passed as options', async () => {
@@ -127,9 +158,9 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       assert.equal(await broker.queueSize(queue), 0, 'nothing requeued');
     });
 
-    it('rpc: only the client that sent a task can take its result, once; others fail at once', async () => {
+    it('rpc: only the client that sent a task can take its result, once; others fail at once', { skip: !rpc && 'rpc:// only' }, async () => {
       const r = await w.client.sendTask('app.jobs.add', [1, 1]);
-      const other = await createApp({ cwd: E2E, brokerUrl: brokerUrl(), logLevel: 'silent', setAsCurrent: false });
+      const other = await createApp({ cwd: E2E, brokerUrl: brokerUrl(), resultBackend, logLevel: 'silent', setAsCurrent: false });
       try {
         await assert.rejects((await other.asyncResult(r.id)).get({ timeout: 5 }), ResultUnavailableError);
       } finally {
@@ -137,6 +168,38 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       }
       assert.equal(await r.get({ timeout: 10 }), 2);
       await assert.rejects((await w.client.asyncResult(r.id)).get({ timeout: 1 }), ResultUnavailableError, 'already taken');
+    });
+
+    it('a stored result is read by id by two other clients, twice each, with state, date and traceback', { skip: rpc && 'stored results only' }, async () => {
+      const ok = await w.client.sendTask<number>('app.jobs.add', [20, 22]);
+      const bad = await w.client.sendTask('app.jobs.divide', [1, 0]);
+      const readers = await Promise.all(
+        [1, 2].map(() => createApp({ cwd: E2E, brokerUrl: brokerUrl(), resultBackend, logLevel: 'silent', setAsCurrent: false })),
+      );
+      try {
+        for (const reader of readers) {
+          for (let round = 0; round < 2; round++) {
+            const r = await reader.asyncResult<number>(ok.id);
+            assert.equal(await r.get({ timeout: 10 }), 42, 'a reader that did not send the task waits for it and gets it');
+            assert.equal(r.state, 'SUCCESS');
+            assert.ok(r.successful() && r.ready() && !r.failed());
+            assert.ok(r.dateDone instanceof Date && Math.abs(r.dateDone.getTime() - Date.now()) < 60_000, 'date_done is stored');
+            const f = await reader.asyncResult(bad.id);
+            const err = await f.get({ timeout: 10, propagate: false });
+            assert.ok(err instanceof TaskFailedError && err.excType === 'RangeError', 'propagate: false resolves with the error');
+            assert.ok(f.failed());
+            assert.match(f.traceback ?? '', /RangeError: division by zero/);
+          }
+        }
+        assert.equal(await ok.get({ timeout: 1 }), 42, 'the sender reads it too: reading does not consume it');
+        // forget(): the stored result is gone for everyone.
+        await (await readers[0]!.asyncResult(ok.id)).forget();
+        const gone = await readers[1]!.asyncResult(ok.id);
+        assert.equal(gone.state, 'PENDING');
+        await assert.rejects(gone.get({ timeout: 0.3 }), ResultTimeoutError);
+      } finally {
+        await Promise.all(readers.map((r) => r.close()));
+      }
     });
 
     it('sends no result for a task with ignoreResult, even to a caller that asks for one', async () => {
@@ -153,7 +216,8 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
 
     it('reports STARTED for trackStarted tasks, then SUCCESS', async () => {
       const r = await w.client.sendTask('app.jobs.tracked', [300]);
-      await eventually(() => r.state === 'STARTED', 5000, 'STARTED');
+      // rpc pushes every state to the sender; a stored state is read again by refresh() (Celery's AsyncResult.state reads).
+      await eventually(async () => (await r.refresh()).state === 'STARTED', 5000, 'STARTED');
       assert.equal(await r.get({ timeout: 10 }), 300);
       assert.equal(r.state, 'SUCCESS');
     });
@@ -436,11 +500,11 @@ export function runWorkerSuite(label: string, brokerUrl: () => string): void {
       assert.ok(readRecord(record).some((e) => e.event === 'died' && e.label === 'phoenix'));
     });
 
-    it('revoke --terminate stops a running task; its caller sees REVOKED', async () => {
+    it('revoke with terminate: 1 (as Flower and Python send it) stops a running task; its caller sees REVOKED', async () => {
       const r = await w.client.sendTask('app.jobs.spinForever', []);
       await eventually(() => w.worker.active.size > 0, 10_000, 'task running');
       const control = await w.client.control();
-      await control.broadcast('revoke', { task_id: r.id, terminate: true }, { destination: [w.worker.nodeName], timeout: 2 });
+      await control.broadcast('revoke', { task_id: r.id, terminate: 1 }, { destination: [w.worker.nodeName], timeout: 2 });
       await assert.rejects(r.get({ timeout: 20 }), TaskRevokedError);
       assert.equal(await (await w.client.sendTask('app.jobs.add', [2, 2])).get({ timeout: 20 }), 4);
     });

@@ -8,7 +8,7 @@ import { failureText } from '../../src/cli/call-command.js';
 import { moduleRefsFromCli } from '../../src/cli/common.js';
 import { connectWithRetry, retryDelaySeconds } from '../../src/cli/connect-retry.js';
 import { holdPidfile } from '../../src/cli/pidfile.js';
-import { maskedConfig } from '../../src/cli/report-command.js';
+import { maskedConfig } from '../../src/config/report.js';
 import { resolveConfig } from '../../src/config/load-config.js';
 import { BrokerError, ConfigError, TaskFailedError } from '../../src/core/errors.js';
 import { FakeBroker } from '../support/fake-broker.js';

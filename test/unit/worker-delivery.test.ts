@@ -81,10 +81,18 @@ describe('worker delivery decisions', () => {
     );
   });
 
-  it('an unknown task: rejected without requeue, never run, FAILURE NotRegistered with the closest names', () => {
+  /** What went to the dead-letter queue for task id `id`. */
+  const deadLettered = (id: string) => w.broker.to('celeryts.dlq').filter((p) => p.message.headers['id'] === id || p.message.properties.correlationId === id);
+
+  it('an unknown task: moved to the dead-letter queue (then acked), never run, FAILURE NotRegistered with the closest names', async () => {
     const m = message({ task: 'unit.ad', args: [1] });
     const d = w.broker.deliver('celery', m);
-    assert.deepEqual([d.acks, d.rejected], [0, false]);
+    await tick();
+    assert.deepEqual([d.acks, d.rejected], [1, undefined], 'acked once its dead-letter copy is in the broker');
+    const [dead] = deadLettered(m.id);
+    assert.equal(dead!.message.headers['x-celeryts-dlq-reason'], 'not_registered');
+    assert.equal(dead!.message.headers['x-celeryts-dlq-queue'], 'celery');
+    assert.deepEqual(dead!.message.body, m.body, 'the original body');
     const [failure] = told(m.id);
     assert.equal(failure!.status, 'FAILURE');
     assert.deepEqual(failure!.result, { exc_type: 'NotRegistered', exc_message: ['unit.ad'], exc_module: 'celery.exceptions' });
@@ -93,13 +101,21 @@ describe('worker delivery decisions', () => {
     assert.ok(w.logs.find(/Task of kind 'unit\.ad' is not registered/));
   });
 
-  it('malformed, pickled and oversized messages: rejected without requeue, counted by reason, caller told', () => {
+  it('malformed, pickled and oversized messages: dead-lettered, counted by reason, caller told', async () => {
     const good = message({ task: 'unit.add', args: [1, 1] });
     const badJson = w.broker.deliver('celery', { ...good, body: Buffer.from('{not json') });
     const pickle = w.broker.deliver('celery', { ...good, properties: { ...good.properties, contentType: 'application/x-python-serialize' } });
     const big = message({ task: 'unit.add', args: ['x'.repeat(3000), 1] });
     const tooLarge = w.broker.deliver('celery', big);
-    for (const d of [badJson, pickle, tooLarge]) assert.deepEqual([d.acks, d.rejected], [0, false]);
+    await tick();
+    for (const d of [badJson, pickle, tooLarge]) assert.deepEqual([d.acks, d.rejected], [1, undefined]);
+    assert.deepEqual(
+      w.broker
+        .to('celeryts.dlq')
+        .slice(-3)
+        .map((p) => p.message.headers['x-celeryts-dlq-reason']),
+      ['malformed', 'content_type', 'too_large'],
+    );
     assert.deepEqual([w.worker.stats.rejected['malformed'], w.worker.stats.rejected['content_type'], w.worker.stats.rejected['too_large']], [1, 1, 1]);
     assert.ok(!calls.includes('add 1 1'), 'none of them ran');
     assert.deepEqual(
@@ -142,17 +158,35 @@ describe('worker delivery decisions', () => {
     assert.equal(w.worker.eta.size, 0);
   });
 
-  it('redelivery guard: a first delivery runs; a message redelivered past maxRedeliveries is dead-lettered, not run', async () => {
+  it('redelivery guard: a redelivery runs (start-marked) unless its task started under this node and died; past maxRedeliveries such a task is dead-lettered, not run', async () => {
+    const marks = 'celeryts.started.unit@test';
     const first = message({ task: 'unit.late', args: ['fresh'] });
     const ran = w.broker.deliver('celery', first);
     await tick();
     assert.equal(ran.acks, 1, 'acked late, once its result is sent');
     assert.ok(calls.includes('late fresh'));
+    assert.equal(w.broker.to(marks).length, 0, 'a first delivery is not marked');
+
+    // Prefetched and given back (blip, warm shutdown): redelivered, a count of 2, no mark: it runs.
+    const innocent = message({ task: 'unit.late', args: ['innocent'] });
+    innocent.headers[REDELIVERIES_HEADER] = 2;
+    const given = w.broker.deliver('celery', innocent, { redelivered: true });
+    for (let i = 0; i < 5; i++) await tick();
+    assert.ok(calls.includes('late innocent'), 'a redelivery without a start mark runs');
+    assert.equal(given.acks, 1);
+    const [mark] = w.broker.to(marks);
+    assert.equal(JSON.parse(mark!.message.body.toString()).taskId, innocent.id, 'marked before it started');
+    const back = w.broker.deliver(marks, mark!.message);
+    assert.equal(back.acks, 1, 'its mark goes once it ended');
+
+    // A mark left by a previous life of this node: that task started and its worker died.
     const poison = message({ task: 'unit.late', args: ['poison'] });
     poison.headers[REDELIVERIES_HEADER] = 2;
+    w.broker.deliver(marks, { body: Buffer.from(JSON.stringify({ mark: 'old', taskId: poison.id })), headers: {}, properties: {} });
     const d = w.broker.deliver('celery', poison, { redelivered: true });
     await tick();
-    assert.deepEqual([d.acks, d.rejected], [0, false]);
+    assert.deepEqual([d.acks, d.rejected], [1, undefined]);
+    assert.equal(deadLettered(poison.id)[0]!.message.headers['x-celeryts-dlq-reason'], 'redelivery_limit');
     assert.ok(!calls.includes('late poison'));
     assert.equal(w.worker.stats.rejected['redelivery_limit'], 1);
     assert.equal(told(poison.id)[0]!.status, 'FAILURE');

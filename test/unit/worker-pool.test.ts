@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AsyncPool } from '../../src/worker/async-pool.js';
+import { Autoscaler } from '../../src/worker/autoscaler.js';
 import { RateLimiter } from '../../src/worker/rate-limiter.js';
 
 /** A job that finishes when the test says so. */
@@ -12,6 +13,54 @@ function gate() {
 }
 
 describe('async pool', () => {
+  it('resize: growing starts waiting jobs at once; shrinking lets running ones finish and starts none until below the new size', async () => {
+    const gates = new Map<number, ReturnType<typeof gate>>();
+    const started: number[] = [];
+    const pool = new AsyncPool<number>(1, (n) => {
+      started.push(n);
+      const g = gate();
+      gates.set(n, g);
+      return g.done;
+    });
+    for (const n of [1, 2, 3, 4, 5]) pool.submit(n);
+    pool.resize(3);
+    assert.deepEqual(started, [1, 2, 3]);
+    pool.resize(1);
+    gates.get(1)!.open();
+    gates.get(2)!.open();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(started, [1, 2, 3], 'two finished, but one still runs: at the new size of 1');
+    gates.get(3)!.open();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(started, [1, 2, 3, 4]);
+    assert.equal(pool.active, 1);
+  });
+
+  it('autoscaler: grows to the work at once (up to max), shrinks (down to min) only after the keepalive', () => {
+    const pool = {
+      concurrency: 5,
+      active: 0,
+      waitingCount: 0,
+      resize(n: number) {
+        this.concurrency = n;
+      },
+    };
+    const scaler = new Autoscaler(pool, 4, 1, 30);
+    assert.equal(pool.concurrency, 1, 'starts at min');
+    pool.active = 1;
+    pool.waitingCount = 9;
+    scaler.scale(1000);
+    assert.equal(pool.concurrency, 4, 'grown to max');
+    pool.active = 0;
+    pool.waitingCount = 0;
+    scaler.scale(20_000);
+    assert.equal(pool.concurrency, 4, 'kept within the keepalive');
+    scaler.scale(32_000);
+    assert.equal(pool.concurrency, 1, 'shrunk to min after it');
+    assert.deepEqual(scaler.update(2, 2), [2, 2]);
+    assert.equal(pool.concurrency, 2, 'raised to the new min');
+  });
+
   it('runs at most `concurrency` jobs, starts waiting ones oldest first as slots free, then is idle', async () => {
     const gates = new Map<number, ReturnType<typeof gate>>();
     const started: number[] = [];

@@ -1,6 +1,6 @@
 /** rpc result messages: Celery's result meta as the body, transient, correlation_id = task id. */
 import type { OutgoingMessage } from '../broker.js';
-import { MalformedMessageError } from '../errors.js';
+import { EncodeError, MalformedMessageError } from '../errors.js';
 import { isPlainObject, JSON_TYPE } from './json-body.js';
 
 /** The body of an rpc result message. */
@@ -11,6 +11,18 @@ export interface ResultBody {
   traceback: string | null;
   children: unknown[];
   date_done?: string;
+}
+
+/**
+ * JSON for a result meta; a value JSON cannot hold (a BigInt, a cycle) throws EncodeError,
+ * which the worker turns into a FAILURE as Celery does.
+ */
+export function encodeMeta(meta: object): string {
+  try {
+    return JSON.stringify(meta);
+  } catch (err) {
+    throw new EncodeError((err as Error)?.message ?? String(err), { cause: err });
+  }
 }
 
 /** Encode a result as the rpc backend publishes it: transient, correlation_id = task id. */
@@ -24,7 +36,7 @@ export function encodeResult(body: ResultBody): OutgoingMessage {
       priority: 0,
       correlationId: body.task_id,
     },
-    body: Buffer.from(JSON.stringify(body)),
+    body: Buffer.from(encodeMeta(body)),
   };
 }
 

@@ -202,6 +202,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
     const session = await AmqpSession.open(this.#amqpUrl, socketOptions(this.#opts), generation, this.#opts.logger, (err) =>
       this.#onSessionLost(generation, err),
     );
+    if (this.#opts.idleUnref) session.unref();
     this.#live = session;
     try {
       const confirmChannel = await session.openConfirmChannel();
@@ -474,6 +475,8 @@ export class AmqpBroker extends EventEmitter implements Broker {
         resolve();
       };
       const timer = setTimeout(wake, ms);
+      // An idle client waiting to reconnect lets a script end; its consumers hold the process.
+      if (this.#opts.idleUnref) timer.unref();
       this.#sleep = { timer, wake };
     });
   }

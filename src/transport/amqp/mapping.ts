@@ -4,11 +4,13 @@
  */
 import type { MessageProperties as AmqplibProperties, Options } from 'amqplib';
 import type { Headers, MessageProperties, OutgoingMessage, QueueOptions } from '../../core/broker.js';
+import { toFieldTable } from './field-table.js';
 
 /** amqplib publish options for a port message (same camelCase names, headers alongside). */
 export function toPublishOptions(message: OutgoingMessage): Options.Publish {
   const p = message.properties;
-  const options: Options.Publish = { headers: message.headers };
+  // Numbers typed so Python (py-amqp) reads them back: see field-table.ts.
+  const options: Options.Publish = { headers: toFieldTable(message.headers) };
   // Copy only what is set: amqplib would encode an explicit undefined as an absent property
   // anyway, but exactOptionalPropertyTypes forbids writing one.
   if (p.contentType !== undefined) options.contentType = p.contentType;
@@ -50,13 +52,15 @@ export function toAssertQueueOptions(options: QueueOptions): Options.AssertQueue
     autoDelete: options.autoDelete ?? false,
     exclusive: options.exclusive ?? false,
   };
-  // amqplib turns these into x-expires, x-message-ttl, x-max-priority,
-  // x-dead-letter-exchange and x-dead-letter-routing-key.
-  if (options.expiresMs !== undefined) out.expires = options.expiresMs;
-  if (options.messageTtlMs !== undefined) out.messageTtl = options.messageTtlMs;
-  if (options.maxPriority !== undefined) out.maxPriority = options.maxPriority;
-  if (options.deadLetterExchange !== undefined) out.deadLetterExchange = options.deadLetterExchange;
-  if (options.deadLetterRoutingKey !== undefined) out.deadLetterRoutingKey = options.deadLetterRoutingKey;
-  if (options.queueType !== undefined) out.arguments = { 'x-queue-type': options.queueType };
+  // The x-arguments written here rather than through amqplib's options (expires, messageTtl,
+  // ...), which would type a number 128..32767 as a short: kombu declares these as `I`.
+  const args: Record<string, unknown> = {};
+  if (options.expiresMs !== undefined) args['x-expires'] = options.expiresMs;
+  if (options.messageTtlMs !== undefined) args['x-message-ttl'] = options.messageTtlMs;
+  if (options.maxPriority !== undefined) args['x-max-priority'] = options.maxPriority;
+  if (options.deadLetterExchange !== undefined) args['x-dead-letter-exchange'] = options.deadLetterExchange;
+  if (options.deadLetterRoutingKey !== undefined) args['x-dead-letter-routing-key'] = options.deadLetterRoutingKey;
+  if (options.queueType !== undefined) args['x-queue-type'] = options.queueType;
+  if (Object.keys(args).length) out.arguments = toFieldTable(args);
   return out;
 }

@@ -43,6 +43,11 @@ export interface AmqpBrokerOptions {
   logger?: AmqpLogger;
   /** Name prefix of the delay tiers (see delay-tiers.ts). Default 'celeryts.delay'. */
   delayTierPrefix?: string;
+  /**
+   * Connections and reconnect timers do not keep the process alive (createBroker sets it and wraps
+   * the adapter in transport/holding-broker.ts, whose pending work holds the process). Default false.
+   */
+  idleUnref?: boolean;
 }
 
 /** Options with their defaults applied. */
@@ -55,6 +60,7 @@ export interface ResolvedAmqpOptions {
   readonly maxBufferedPublishes: number;
   readonly closeTimeoutMs: number;
   readonly connectionName: string;
+  readonly idleUnref: boolean;
   readonly logger: AmqpLogger;
   readonly delayTierPrefix: string;
 }
@@ -81,6 +87,7 @@ export function resolveOptions(options: AmqpBrokerOptions = {}): ResolvedAmqpOpt
     maxBufferedPublishes: options.maxBufferedPublishes ?? 10_000,
     closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
     connectionName: options.connectionName ?? 'celeryts',
+    idleUnref: options.idleUnref ?? false,
     logger: options.logger ?? stderrLogger,
     delayTierPrefix: options.delayTierPrefix ?? DEFAULT_DELAY_TIER_PREFIX,
   };

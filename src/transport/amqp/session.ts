@@ -7,6 +7,18 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { AmqpLogger } from './options.js';
 
+/**
+ * The connection's socket and heartbeat timers stop keeping the event loop alive. amqplib exposes
+ * neither, so this reaches into its connection; a missing field just leaves the process held.
+ */
+function unrefConnection(model: ChannelModel): void {
+  type Timer = { unref?: () => void } | undefined;
+  const conn = (model as unknown as { connection?: { stream?: { unref?: () => void }; heartbeater?: { sendTimer?: Timer; recvTimer?: Timer } } }).connection;
+  conn?.stream?.unref?.();
+  conn?.heartbeater?.sendTimer?.unref?.();
+  conn?.heartbeater?.recvTimer?.unref?.();
+}
+
 /** Called once when the connection goes away without `close()` having been called. */
 export type SessionLostHandler = (err: Error | undefined) => void;
 
@@ -43,6 +55,14 @@ export class AmqpSession {
     model.on('close', (err?: Error) => this.#lose(err ?? this.#lastError));
     model.on('blocked', (reason: string) => this.#logger.warn({ reason, generation }, 'the broker blocked publishing on this connection (resource alarm)'));
     model.on('unblocked', () => this.#logger.debug({ generation }, 'the broker unblocked this connection'));
+  }
+
+  /**
+   * Let the process end while this connection is idle (the broker adapter's connections; its
+   * pending work holds the process instead, see transport/holding-broker.ts).
+   */
+  unref(): void {
+    unrefConnection(this.#model);
   }
 
   /** False once the connection is closed or lost. */

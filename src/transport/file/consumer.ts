@@ -45,6 +45,8 @@ let consumerSeq = 0;
 /** What a consumer needs from its broker. */
 export interface ConsumerHost {
   readonly layout: Layout;
+  /** Watchers and polls do not keep the process alive. */
+  readonly idleUnref: boolean;
   readonly queues: QueueStore;
   /** Publish a rejected or expired message to the queue's dead-letter exchange. */
   deadLetter(meta: QueueMeta, message: StoredMessage): Promise<void>;
@@ -84,6 +86,7 @@ export class FileConsumer implements Consumer {
     this.claimedDir = path.join(host.layout.claimedRoot(queue), this.tag);
     this.feed = new ReadyFeed(
       this.readyDir,
+      !host.idleUnref,
       () => this.schedulePump(),
       (err) => host.reportError(err),
     );
@@ -95,6 +98,7 @@ export class FileConsumer implements Consumer {
     this.active = true;
     await this.feed.start();
     this.poll = setInterval(() => this.tick(), POLL_MS);
+    if (this.host.idleUnref) this.poll.unref();
     this.schedulePump();
   }
 

@@ -76,10 +76,16 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
 
   /** Repeating trouble (a read-only or full disk) logged once, then summed up. */
   readonly #problems: ProblemLog | undefined;
+  readonly idleUnref: boolean;
 
-  /** `logger`: where repeating trouble goes (else it is emitted as 'error' or a process warning). */
-  constructor(url: string, options: { logger?: BrokerLogger | undefined } = {}) {
+  /**
+   * `logger`: where repeating trouble goes (else it is emitted as 'error' or a process warning).
+   * `idleUnref`: consumers' watchers and polls do not keep the process alive (see
+   * AmqpBrokerOptions.idleUnref).
+   */
+  constructor(url: string, options: { logger?: BrokerLogger | undefined; idleUnref?: boolean | undefined } = {}) {
     super();
+    this.idleUnref = options.idleUnref === true;
     this.#problems = options.logger ? new ProblemLog(options.logger, { broker: url }) : undefined;
     this.displayUrl = url;
     this.layout = new Layout(rootFromUrl(url));

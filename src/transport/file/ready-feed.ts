@@ -34,6 +34,8 @@ export class ReadyFeed {
   /** `wake` is called whenever a new candidate may be available. */
   constructor(
     private readonly readyDir: string,
+    /** The watcher keeps the process alive (fs.watch's `persistent`). */
+    private readonly persistent: boolean,
     private readonly wake: () => void,
     private readonly reportError: (err: unknown) => void,
   ) {}
@@ -43,7 +45,7 @@ export class ReadyFeed {
     try {
       const st = await stat(this.readyDir);
       if (this.stopped) return;
-      const w = watch(this.readyDir, { persistent: true }, (_event, filename) => this.onEvent(filename));
+      const w = watch(this.readyDir, { persistent: this.persistent }, (_event, filename) => this.onEvent(filename));
       w.on('error', () => this.unwatch()); // e.g. the queue was deleted; tick() re-arms
       this.watcher = w;
       this.watchedIno = st.ino;

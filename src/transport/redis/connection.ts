@@ -34,8 +34,10 @@ export function connectionOptions(options: RedisConnectionOptions, name: string)
 }
 
 /** A new connection with the scripts defined on it. */
-export function newConnection(options: RedisOptions): Redis {
+export function newConnection(options: RedisOptions, idleUnref = false): Redis {
   const r = new Redis(options);
+  // An idle connection lets the process end; pending work holds it (transport/holding-broker.ts).
+  if (idleUnref) r.on('connect', () => r.stream?.unref());
   for (const [name, lua] of Object.entries(SCRIPTS)) r.defineCommand(name, { lua });
   return r;
 }

@@ -3,11 +3,10 @@
  * `createRedisBroker('redis://:pw@host:6379/0', { visibilityTimeout: 3600 })`.
  */
 import type { Broker } from '../../core/broker.js';
-import type { BrokerLogger } from '../virtual/problem-log.js';
 import { VirtualBroker } from '../virtual/virtual-broker.js';
-import { RedisDriver, type RedisTransportOptions } from './redis-driver.js';
+import { RedisDriver, type RedisDriverOptions } from './redis-driver.js';
 
 /** A Redis broker for a redis://, rediss://, redis+socket:// or sentinel:// URL (not yet connected). */
-export function createRedisBroker(url: string, options: RedisTransportOptions & { logger?: BrokerLogger | undefined } = {}): Broker {
+export function createRedisBroker(url: string, options: RedisDriverOptions = {}): Broker {
   return new VirtualBroker(new RedisDriver(url, options), { logger: options.logger });
 }

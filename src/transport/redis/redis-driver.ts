@@ -44,6 +44,13 @@ export interface RedisTransportOptions {
   masterName?: string;
 }
 
+/** What the adapter takes beside the transport options. */
+export interface RedisDriverOptions extends RedisTransportOptions {
+  logger?: BrokerLogger | undefined;
+  /** Connections do not keep the process alive (see AmqpBrokerOptions.idleUnref). */
+  idleUnref?: boolean | undefined;
+}
+
 /** kombu's default visibility timeout. */
 export const DEFAULT_VISIBILITY_TIMEOUT_S = 3600;
 
@@ -59,6 +66,7 @@ export class RedisDriver implements StorageDriver {
   readonly keys: Keys;
   readonly visibilityTimeoutMs: number;
   readonly #url: string;
+  readonly #idleUnref: boolean;
   readonly #parsed: RedisUrl;
   readonly #types = new Map<string, ExchangeType>();
   readonly #consumers = new Set<ListConsumer>();
@@ -71,8 +79,9 @@ export class RedisDriver implements StorageDriver {
   #lost = false;
   #closed = false;
 
-  constructor(url: string, options: RedisTransportOptions & { logger?: BrokerLogger | undefined } = {}) {
+  constructor(url: string, options: RedisDriverOptions = {}) {
     this.#url = url;
+    this.#idleUnref = options.idleUnref === true;
     this.#parsed = parseRedisUrl(url, options.masterName ? { masterName: options.masterName } : {});
     this.displayUrl = this.#parsed.displayUrl;
     const vt = options.visibilityTimeout ?? DEFAULT_VISIBILITY_TIMEOUT_S;
@@ -110,7 +119,7 @@ export class RedisDriver implements StorageDriver {
 
   async connect(events: DriverEvents): Promise<void> {
     this.#events = events;
-    const cmd = newConnection(connectionOptions(this.#parsed.options, 'celeryts'));
+    const cmd = newConnection(connectionOptions(this.#parsed.options, 'celeryts'), this.#idleUnref);
     cmd.on('error', () => undefined); // reported through 'close' / failed commands
     cmd.on('close', () => {
       if (this.#closed || this.#lost || cmd.status === 'wait') return;
@@ -248,7 +257,7 @@ export class RedisDriver implements StorageDriver {
 
   /** A duplicate of the command connection (blocking waits, subscriptions), closed with the driver. */
   #connection(name: string): Redis {
-    const conn = newConnection(connectionOptions(this.#parsed.options, name));
+    const conn = newConnection(connectionOptions(this.#parsed.options, name), this.#idleUnref);
     conn.on('error', () => undefined);
     conn.on('end', () => this.#extra.delete(conn));
     this.#extra.add(conn);

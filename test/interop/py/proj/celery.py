@@ -1,4 +1,4 @@
-"""A plain Python Celery app for the interop tests: same broker, rpc:// results."""
+"""A plain Python Celery app for the interop tests: same broker, rpc:// results (or RESULT_BACKEND)."""
 import os
 
 from celery import Celery
@@ -6,7 +6,7 @@ from celery import Celery
 app = Celery(
     "proj",
     broker=os.environ.get("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
-    backend="rpc://",
+    backend=os.environ.get("RESULT_BACKEND", "rpc://"),
     include=["proj.tasks"],
 )
 app.conf.task_default_queue = os.environ.get("QUEUE", "celery")

@@ -1,0 +1,96 @@
+/**
+ * Results shared with Python Celery 5.2 through the Redis result backend: a Python client reads
+ * a celeryts-run task's result by id, `celery result <id>` shows it, and a celeryts client reads
+ * the result of a task a Python worker ran. Broker: Redis (db 15); results: Redis (db 15).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createApp, TaskFailedError, type App } from 'celeryts';
+import { eventually, spawnWorker, type WorkerProcess } from '../support/harness.js';
+import { testRedisUrl } from '../support/helpers.js';
+import { PY, PYDIR, python } from '../support/interop-suite.js';
+
+const url = testRedisUrl();
+const run = randomUUID().slice(0, 8);
+const TS_QUEUE = `results.ts.${run}`;
+const PY_QUEUE = `results.py.${run}`;
+const env = { CELERYTS_BROKER_URL: url, CELERYTS_RESULT_BACKEND: url, RESULT_BACKEND: url };
+const py = (args: string[]) => python(url, args, env);
+
+describe('Redis results shared between celeryts and Python Celery', () => {
+  let tsWorker: WorkerProcess;
+  let pyWorker: ChildProcess;
+  let app: App;
+  before(async () => {
+    tsWorker = await spawnWorker(['-Q', TS_QUEUE, '-n', `ts-${run}@results`], { env });
+    let out = '';
+    pyWorker = spawn(PY, ['-m', 'celery', '-A', 'proj', 'worker', '-Q', PY_QUEUE, '-n', `py-${run}@results`, '-P', 'solo', '-l', 'INFO'], {
+      cwd: PYDIR,
+      env: { ...process.env, BROKER_URL: url, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    pyWorker.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    pyWorker.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    await eventually(() => /ready\./.test(out), 30_000, 'python worker ready').catch((err: Error) => {
+      throw new Error(`${err.message}\n${out}`);
+    });
+    app = await createApp({ brokerUrl: url, resultBackend: url, logLevel: 'silent', setAsCurrent: false });
+  });
+  after(async () => {
+    await app.close();
+    tsWorker.child.kill('SIGTERM');
+    pyWorker.kill('SIGTERM');
+    await tsWorker.exited;
+  });
+
+  it('a Python client reads a celeryts-run result by id (success and failure), and `celery result` shows it', async () => {
+    const ok = await app.sendTask<number>('proj.tasks.add', [20, 22], {}, { queue: TS_QUEUE });
+    const bad = await app.sendTask('proj.tasks.fail', ['boom by id'], {}, { queue: TS_QUEUE });
+    assert.equal(await ok.get({ timeout: 15 }), 42);
+    await bad.get({ timeout: 15, propagate: false });
+
+    const a = py(['result.py', ok.id]);
+    assert.equal(a.status, 0, a.stderr);
+    const got = JSON.parse(a.stdout.trim()) as Record<string, unknown>;
+    assert.equal(got['status'], 'SUCCESS');
+    assert.equal(got['result'], 42);
+    assert.ok(got['date_done'], 'Python parses our date_done');
+
+    const b = JSON.parse(py(['result.py', bad.id]).stdout.trim()) as Record<string, unknown>;
+    assert.equal(b['status'], 'FAILURE');
+    assert.equal(b['exc_type'], 'TypeError', 'rebuilt as the builtin TypeError');
+    assert.equal(b['message'], 'boom by id');
+    assert.match(String(b['traceback']), /boom by id/);
+
+    const cli = py(['-m', 'celery', '-A', 'proj', 'result', ok.id]);
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.equal(cli.stdout.trim(), '42');
+  });
+
+  it('a celeryts client reads by id the result of a task a Python worker ran', async () => {
+    const sent = py(['client.py', JSON.stringify({ task: 'proj.tasks.add', args: [7, 8], queue: PY_QUEUE, timeout: 15 })]);
+    assert.equal(sent.status, 0, sent.stderr);
+    const id = (JSON.parse(sent.stdout.trim().split('\n').pop()!) as { id: string }).id;
+    const r = await app.asyncResult<number>(id);
+    assert.equal(r.state, 'SUCCESS');
+    assert.equal(await r.get({ timeout: 5 }), 15);
+    assert.ok(r.dateDone instanceof Date && !Number.isNaN(r.dateDone.getTime()));
+
+    const failed = py(['client.py', JSON.stringify({ task: 'proj.tasks.fail', args: ['py boom'], queue: PY_QUEUE, timeout: 15 })]);
+    const fid = (JSON.parse(failed.stdout.trim().split('\n').pop()!) as { id: string }).id;
+    const f = await app.asyncResult(fid);
+    const err = await f.get({ timeout: 5, propagate: false });
+    assert.ok(err instanceof TaskFailedError, String(err));
+    assert.equal(err.excMessage, 'py boom');
+    assert.match(f.traceback ?? '', /Traceback/);
+
+    // Waiting by id for a Python task that is still running: pushed when it ends.
+    const slow = await app.sendTask<null>('proj.tasks.sleep', [1], {}, { queue: PY_QUEUE });
+    const other = await app.asyncResult(slow.id);
+    assert.equal(other.ready(), false);
+    await other.get({ timeout: 15 });
+    assert.equal(other.state, 'SUCCESS');
+  });
+});
