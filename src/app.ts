@@ -62,13 +62,15 @@ export class App implements AppPort {
   /** The connected broker (connects on first use). */
   broker(): Promise<Broker> {
     this.#broker ??= (async () => {
-      const { brokerTls, brokerHeartbeat, brokerTransportOptions } = this.config;
+      const { brokerTls, brokerHeartbeat, brokerTransportOptions, brokerReconnectMaxRetries, brokerFailoverStrategy } = this.config;
       const b = holdingBroker(
         this.#injected ??
           (await createBroker(this.config.brokerUrl, {
             logger: this.log,
             ...(brokerTls ? { tls: brokerTls } : {}),
             ...(brokerHeartbeat !== undefined ? { heartbeatSeconds: brokerHeartbeat } : {}),
+            reconnectMaxRetries: brokerReconnectMaxRetries,
+            failoverStrategy: brokerFailoverStrategy,
             redis: brokerTransportOptions,
           })),
       );
@@ -108,7 +110,9 @@ export class App implements AppPort {
   /** Declared-queue cache shared by producer and worker. */
   async queues(): Promise<DeclaredQueues> {
     const broker = await this.broker();
-    this.#queues ??= new DeclaredQueues(broker, (name) => this.config.queues[name] ?? {});
+    const quorum = this.config.defaultQueueType === 'quorum';
+    // defaultQueueType applies to every task queue; a queue's own options win.
+    this.#queues ??= new DeclaredQueues(broker, (name) => ({ ...(quorum ? { queueType: 'quorum' as const } : {}), ...this.config.queues[name] }));
     return this.#queues;
   }
 

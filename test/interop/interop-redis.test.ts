@@ -15,7 +15,7 @@ import type { Delivery } from '../../src/core/broker.js';
 import { createRedisBroker } from '../../src/transport/redis/redis-broker.js';
 import { eventually, spawnWorker } from '../support/harness.js';
 import { REPO, tempDir, testRedisUrl } from '../support/helpers.js';
-import { PY, PYDIR, python, pythonWorker as pythonWorkerOn, runInteropSuite } from '../support/interop-suite.js';
+import { PY, PYDIR, python, runInteropSuite } from '../support/interop-suite.js';
 
 const url = testRedisUrl();
 runInteropSuite('Redis', url);
@@ -30,8 +30,21 @@ function shortVisibilityConfig(): string {
   return file;
 }
 
-/** A Python worker on the Redis broker; resolves once it is ready. */
-const pythonWorker = (queue: string, node: string, extraEnv: NodeJS.ProcessEnv) => pythonWorkerOn(url, queue, node, extraEnv);
+/** A Python worker; resolves once it is ready. */
+async function pythonWorker(queue: string, node: string, extraEnv: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; out: () => string }> {
+  let out = '';
+  const proc = spawn(PY, ['-m', 'celery', '-A', 'proj', 'worker', '-Q', queue, '-n', node, '-P', 'solo', '-l', 'INFO'], {
+    cwd: PYDIR,
+    env: { ...process.env, BROKER_URL: url, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  await eventually(() => /ready\./.test(out), 30_000, 'python worker ready').catch((err: Error) => {
+    throw new Error(`${err.message}\n${out}`);
+  });
+  return { proc, out: () => out };
+}
 
 const exited = (p: ChildProcess): Promise<unknown> =>
   p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', r));

@@ -473,6 +473,7 @@ export function runWorkerSuite(label: string, brokerUrl: () => string, options: 
       const r = await w2.client.sendTask('app.jobs.step', ['warm', 300]);
       await eventually(() => readRecord(record).some((e) => e.label === 'warm'), 5000, 'task start');
       await w2.worker.stop();
+      await w2.app.close();
       assert.equal(await r.get({ timeout: 5 }), 'warm');
       assert.equal(readRecord(record).filter((e) => e.label === 'warm' && e.event === 'end').length, 1);
       await w2.client.close();
