@@ -70,6 +70,31 @@ describe('Redis result backend (file broker, redis:// results)', () => {
     assert.equal(await r.get({ timeout: 5 }), 42, 'the sender still reads it');
   });
 
+  it('a thousand concurrent waits share one subscriber connection and all resolve', async () => {
+    const subscribers = async () =>
+      (await redis.client('LIST'))
+        .toString()
+        .split('\n')
+        .filter((l) => / name=celeryts-results-sub /.test(l)).length;
+    const reader = await createApp({ cwd: E2E, brokerUrl, resultBackend: backend, logLevel: 'silent', setAsCurrent: false });
+    try {
+      const before = await subscribers();
+      // Waits first (by id, before the tasks exist), so every one of them is pending.
+      const ids = Array.from({ length: 1000 }, () => randomUUID());
+      const handles = await Promise.all(ids.map((id) => reader.asyncResult<number>(id)));
+      const values = Promise.all(handles.map((h) => h.get({ timeout: 60 })));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await subscribers()) - before, 1, 'one subscriber connection for every wait of the process');
+      await Promise.all(ids.map((taskId, i) => w.client.sendTask('app.jobs.add', [i, 1], {}, { taskId })));
+      assert.deepEqual(
+        await values,
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+      );
+    } finally {
+      await reader.close();
+    }
+  });
+
   it("stores Celery 5's format under celery-task-meta-<id> with the configured expiry", async () => {
     const r = await w.client.sendTask('app.jobs.divide', [1, 0]);
     await r.get({ timeout: 10, propagate: false });
