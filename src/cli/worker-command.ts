@@ -4,6 +4,7 @@ import { VERSION } from '../version.js';
 import { bannerText } from '../worker/banner.js';
 import { expandNodeName } from '../worker/node-name.js';
 import { Worker } from '../worker/worker.js';
+import { BrokerGaveUpError } from '../core/errors.js';
 import { BeatService } from '../beat/beat-service.js';
 import { capOldSpaceGrowth } from '../util/old-space-growth.js';
 import { capSemiSpace } from '../util/semi-space-cap.js';
@@ -153,7 +154,15 @@ script): npx does not pass SIGTERM on.`,
         beat = await BeatService.create(app);
         app.log.info({ store: beat.store.description, election: beat.store.election, entries: beat.configEntries.length }, 'beat: embedded in this worker');
       }
-      await connectWithRetry(app);
+      const connected = await connectWithRetry(app);
+      // The broker retries a lost connection per brokerReconnectMaxRetries (default forever);
+      // once it gives up, nothing is consumed any more: exit non-zero so a supervisor restarts us.
+      connected.on('error', (err) => {
+        if (!(err instanceof BrokerGaveUpError)) return;
+        app.log.error({ code: err.code, err: err.message }, 'worker: the broker connection gave up; exiting 1');
+        app.log.flush?.();
+        process.exit(1);
+      });
       await worker.start();
       beat?.start();
     } catch (err) {

@@ -144,19 +144,23 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       softTimeLimit: app.config.taskSoftTimeLimit,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     };
-    this.#marks = new StartMarks(broker, this.nodeName, app.log);
+    const declared = await app.queues();
+    const quorum = app.config.defaultQueueType === 'quorum' ? ('quorum' as const) : undefined;
+    this.#marks = new StartMarks(broker, this.nodeName, app.log, quorum);
     this.#deadLetters = new DeadLetters({
       broker,
       log: app.log,
       nodeName: this.nodeName,
       queue: app.config.deadLetterQueue,
       queueOptions: (q) => app.config.queues[q] ?? {},
+      ...(quorum ? { queueType: quorum } : {}),
     });
     this.#guard = new RedeliveryGuard({
       broker,
       log: app.log,
       maxRedeliveries: app.config.maxRedeliveries,
       marks: this.#marks,
+      brokerCounts: (queue) => declared.optionsOf(queue).queueType === 'quorum' && declared.optionsOf(queue).deliveryLimit !== undefined,
       refuse: (d, q, reason, err, h) => this.#refuse(d, q, reason, err, h),
     });
     this.on('task-finished', (job) => {

@@ -240,6 +240,28 @@ export function runInteropSuite(label: string, brokerUrl: string): void {
       assert.match(r.stderr, /^ValueError: boom from py/m);
     });
 
+    it('countdown: the Python worker runs it no earlier than asked', () => {
+      const started = Date.now();
+      const r = cli(['call', 'proj.tasks.add', '20', '22', '-Q', PY_QUEUE, '--countdown', '2', '--wait', '--timeout', '20'], { env });
+      assert.equal(r.status, 0, r.stderr + pyOut);
+      assert.equal(r.stdout.trim().split('\n')[1], '42');
+      assert.ok(Date.now() - started >= 1900, `result after ${Date.now() - started} ms, countdown 2 s`);
+    });
+
+    it('a task the Python worker does not know reaches celeryts as NotRegistered', () => {
+      const r = cli(['call', 'proj.tasks.no_such_task', '-Q', PY_QUEUE, '--wait', '--timeout', '15'], { env });
+      assert.equal(r.status, 1, r.stdout + r.stderr + pyOut);
+      assert.match(r.stderr, /NotRegistered/);
+    });
+
+    it('celeryts control rate_limit and ping reach the Python worker, which answers', () => {
+      const r = cli(['control', 'rate_limit', 'proj.tasks.add', '100/m', '-d', node, '--json', '--timeout', '3'], { env });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { [node]: { ok: 'new rate limit set successfully' } });
+      const ping = cli(['control', 'ping', '-d', node, '--json', '--timeout', '3'], { env });
+      assert.deepEqual(JSON.parse(ping.stdout), { [node]: { ok: 'pong' } });
+    });
+
     it('celeryts inspect registered lists the Python worker', () => {
       const r = cli(['inspect', 'registered', '-d', node, '--timeout', '3'], { env });
       assert.equal(r.status, 0, r.stderr);
