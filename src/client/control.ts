@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
+import { signControl } from '../core/control-signature.js';
 import { CONTROL_MESSAGE_TTL_MS, CONTROL_QUEUE_EXPIRES_MS, declarePidboxExchanges, PIDBOX_EXCHANGE, REPLY_PIDBOX_EXCHANGE } from '../core/topology.js';
 
 /** Options of one broadcast. */
@@ -32,7 +33,11 @@ export class ControlClient {
   readonly #collectors = new Map<string, Collector>();
   #clock = 0;
 
-  constructor(private readonly broker: Broker) {}
+  /** `secret`: sign every request (config controlSecret; see core/control-signature.ts). */
+  constructor(
+    private readonly broker: Broker,
+    private readonly secret?: string,
+  ) {}
 
   async #listen(): Promise<Consumer> {
     await declarePidboxExchanges(this.broker);
@@ -87,9 +92,10 @@ export class ControlClient {
       matcher: null,
       ...(wantReply ? { ticket, reply_to: { exchange: REPLY_PIDBOX_EXCHANGE, routing_key: this.oid } } : {}),
     };
+    const bytes = Buffer.from(JSON.stringify(body));
     await this.broker.publish(PIDBOX_EXCHANGE, '', {
-      body: Buffer.from(JSON.stringify(body)),
-      headers: { clock: ++this.#clock, expires: Date.now() / 1000 + timeout },
+      body: bytes,
+      headers: { clock: ++this.#clock, expires: Date.now() / 1000 + timeout, ...(this.secret ? signControl(bytes, this.secret) : {}) },
       properties: { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0 },
     });
     if (!wantReply) return replies;

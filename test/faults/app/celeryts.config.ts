@@ -13,6 +13,7 @@ export default defineConfig({
   ...(queue ? { defaultQueue: queue } : {}),
   queues,
   ...(env['FAULTS_MAX_REDELIVERIES'] ? { maxRedeliveries: Number(env['FAULTS_MAX_REDELIVERIES']) } : {}),
+  ...(env['FAULTS_CONTROL_SECRET'] ? { controlSecret: env['FAULTS_CONTROL_SECRET'] } : {}),
   ...(env['FAULTS_DLQ'] ? { deadLetterQueue: env['FAULTS_DLQ'] } : {}),
   ...(env['FAULTS_MAX_BYTES'] ? { maxMessageBytes: Number(env['FAULTS_MAX_BYTES']) } : {}),
   ...(env['FAULTS_VISIBILITY_TIMEOUT'] ? { brokerTransportOptions: { visibilityTimeout: Number(env['FAULTS_VISIBILITY_TIMEOUT']) } } : {}),
