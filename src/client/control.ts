@@ -9,7 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
+<<<<<<< HEAD
 import { signControl } from '../core/control-signature.js';
+=======
+import { encodePidboxRequest, parsePidboxReply, pidboxProperties } from '../core/wire/pidbox.js';
+>>>>>>> main
 import { CONTROL_MESSAGE_TTL_MS, CONTROL_QUEUE_EXPIRES_MS, declarePidboxExchanges, PIDBOX_EXCHANGE, REPLY_PIDBOX_EXCHANGE } from '../core/topology.js';
 
 /** Options of one broadcast. */
@@ -54,15 +58,7 @@ export class ControlClient {
     const ticket = d.headers['ticket'];
     const collect = typeof ticket === 'string' ? this.#collectors.get(ticket) : undefined;
     if (!collect) return;
-    let body: unknown;
-    try {
-      body = JSON.parse(d.body.toString('utf8'));
-    } catch {
-      return;
-    }
-    if (body && typeof body === 'object' && !Array.isArray(body)) {
-      for (const [node, answer] of Object.entries(body)) collect(node, answer);
-    }
+    for (const [node, answer] of parsePidboxReply(d.body)) collect(node, answer);
   }
 
   /** Send `method` and return `{ node: answer }` for every reply received in time. */
@@ -84,19 +80,25 @@ export class ControlClient {
         if (limit !== undefined && Object.keys(replies).length >= limit) done();
       });
     }
-    const body = {
+    const body = encodePidboxRequest({
       method,
       arguments: args,
       destination: options.destination ?? null,
-      pattern: null,
-      matcher: null,
       ...(wantReply ? { ticket, reply_to: { exchange: REPLY_PIDBOX_EXCHANGE, routing_key: this.oid } } : {}),
+<<<<<<< HEAD
     };
     const bytes = Buffer.from(JSON.stringify(body));
     await this.broker.publish(PIDBOX_EXCHANGE, '', {
       body: bytes,
       headers: { clock: ++this.#clock, expires: Date.now() / 1000 + timeout, ...(this.secret ? signControl(bytes, this.secret) : {}) },
       properties: { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0 },
+=======
+    });
+    await this.broker.publish(PIDBOX_EXCHANGE, '', {
+      body,
+      headers: { clock: ++this.#clock, expires: Date.now() / 1000 + timeout },
+      properties: pidboxProperties(2),
+>>>>>>> main
     });
     if (!wantReply) return replies;
     const timer = setTimeout(done, timeout * 1000);
