@@ -9,11 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
-<<<<<<< HEAD
 import { signControl } from '../core/control-signature.js';
-=======
 import { encodePidboxRequest, parsePidboxReply, pidboxProperties } from '../core/wire/pidbox.js';
->>>>>>> main
 import { CONTROL_MESSAGE_TTL_MS, CONTROL_QUEUE_EXPIRES_MS, declarePidboxExchanges, PIDBOX_EXCHANGE, REPLY_PIDBOX_EXCHANGE } from '../core/topology.js';
 
 /** Options of one broadcast. */
@@ -85,20 +82,11 @@ export class ControlClient {
       arguments: args,
       destination: options.destination ?? null,
       ...(wantReply ? { ticket, reply_to: { exchange: REPLY_PIDBOX_EXCHANGE, routing_key: this.oid } } : {}),
-<<<<<<< HEAD
-    };
-    const bytes = Buffer.from(JSON.stringify(body));
-    await this.broker.publish(PIDBOX_EXCHANGE, '', {
-      body: bytes,
-      headers: { clock: ++this.#clock, expires: Date.now() / 1000 + timeout, ...(this.secret ? signControl(bytes, this.secret) : {}) },
-      properties: { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0 },
-=======
     });
     await this.broker.publish(PIDBOX_EXCHANGE, '', {
       body,
-      headers: { clock: ++this.#clock, expires: Date.now() / 1000 + timeout },
+      headers: { clock: ++this.#clock, expires: Date.now() / 1000 + timeout, ...(this.secret ? signControl(body, this.secret) : {}) },
       properties: pidboxProperties(2),
->>>>>>> main
     });
     if (!wantReply) return replies;
     const timer = setTimeout(done, timeout * 1000);

@@ -20,31 +20,6 @@ import type { Logger } from '../logging/logger.js';
 /** A control command: gets the request's arguments, returns the answer (or undefined for no reply). */
 export type ControlCommand = (args: Record<string, unknown>) => unknown | Promise<unknown>;
 
-<<<<<<< HEAD
-interface PidboxRequest {
-  method: string;
-  arguments: Record<string, unknown>;
-  destination: string[] | null;
-  ticket?: string;
-  reply_to?: { exchange: string; routing_key: string };
-}
-
-function parseRequest(d: Delivery): PidboxRequest | undefined {
-  try {
-    const b = JSON.parse(d.body.toString('utf8')) as Partial<PidboxRequest>;
-    if (!b || typeof b.method !== 'string') return undefined;
-    return {
-      method: b.method,
-      arguments: b.arguments && typeof b.arguments === 'object' ? b.arguments : {},
-      destination: Array.isArray(b.destination) ? b.destination : null,
-      ...(typeof b.ticket === 'string' ? { ticket: b.ticket } : {}),
-      ...(b.reply_to && typeof b.reply_to.routing_key === 'string' ? { reply_to: b.reply_to } : {}),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
 /** Who may command the worker; see the file comment. */
 export interface ControlPolicy {
   /** Commands answered; undefined = all. */
@@ -55,8 +30,6 @@ export interface ControlPolicy {
   windowSeconds?: number;
 }
 
-=======
->>>>>>> main
 /** The worker's mailbox. */
 export class ControlServer {
   #consumer: Consumer | undefined;

@@ -68,7 +68,7 @@ describe('remote control security (private RabbitMQ)', () => {
     const refused = refusals(w.output());
     assert.deepEqual(refused.slice(0, 2), ['ping: unsigned', 'shutdown: unsigned']);
     assert.equal(refused[2], 'shutdown: bad signature');
-    assert.match(refused[3]!, /^shutdown: signed 3600s ago, outside the 60s window$/);
+    assert.match(refused[3]!, /^shutdown: signed 360[01]s ago, outside the 60s window$/);
     assert.match(refused[4]!, /^ping: a replay/);
     assert.equal(refused.length, 5, 'the first copy of the captured ping was obeyed');
     assert.doesNotMatch(w.output(), new RegExp(SECRET), 'the secret is never logged');
