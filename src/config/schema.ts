@@ -397,7 +397,8 @@ export function validateUserConfig(raw: unknown, source: string): UserConfig {
       throw new ConfigError(`${source}: unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
     }
     const problem = check(value);
-    if (problem) throw new ConfigError(`${source}: '${key}' ${problem} (got ${shown(value)})`);
+    // A secret is never quoted, not even a wrong one (it may be a real one in the wrong place).
+    if (problem) throw new ConfigError(`${source}: '${key}' ${problem}${key === 'controlSecret' ? '' : ` (got ${shown(value)})`}`);
   }
   return raw as UserConfig;
 }
