@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { createApp, ResultBackendError, TaskFailedError } from 'celeryts';
+import { createApp, ResultBackendError, TaskFailedError, TaskRevokedError } from 'celeryts';
 import { cli, E2E, startInProcess, tempBrokerUrl, type InProcess } from '../support/harness.js';
 import { REPO, testRedisUrl } from '../support/helpers.js';
 
@@ -151,6 +151,33 @@ describe('Redis result backend (file broker, redis:// results)', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('revoke() on a handle read by id in another client: the task is skipped and reads REVOKED', async () => {
+    const r = await w.client.sendTask('app.jobs.add', [1, 1], {}, { countdown: 1.5 });
+    const other = await createApp({ cwd: E2E, brokerUrl, resultBackend: backend, logLevel: 'silent', setAsCurrent: false });
+    try {
+      await (await other.asyncResult(r.id)).revoke();
+      await assert.rejects(r.get({ timeout: 10 }), TaskRevokedError);
+      assert.equal((await other.asyncResult(r.id)).state, 'REVOKED');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('get({ interval }) re-reads the stored state while waiting (a result stored without a publish is found)', async () => {
+    const id = randomUUID();
+    const handle = await w.client.asyncResult<number>(id);
+    const got = handle.get({ timeout: 5, interval: 0.1 });
+    await new Promise((r) => setTimeout(r, 300));
+    // Written the way a store that does not publish would: only SET.
+    await redis.set(
+      `celery-task-meta-${id}`,
+      JSON.stringify({ status: 'SUCCESS', result: 7, traceback: null, children: [], date_done: null, task_id: id }),
+      'EX',
+      60,
+    );
+    assert.equal(await got, 7);
   });
 
   it('a failed task read by id rejects with TaskFailedError', async () => {
