@@ -41,6 +41,8 @@ export class ResultState {
   parentId: string | null = null;
   groupId: string | null = null;
   children: string[] = [];
+  /** Set when the result can no longer arrive (connection gave up, reply queue expired). */
+  lost: Error | undefined;
   readonly #waiters = new Set<() => void>();
   /**
    * Called when the first waiter arrives. A backend that indexes states weakly (so that a
@@ -83,9 +85,18 @@ export class ResultState {
     this.dateDone = null;
   }
 
-  /** A promise of a ready state, and how to stop waiting for it. */
+  /** The result cannot arrive any more: waiters wake up and get() rejects with `err`. */
+  lose(err: Error): void {
+    if (READY_STATES.has(this.state) || this.lost) return;
+    this.lost = err;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of waiters) w();
+  }
+
+  /** A promise of a ready state (or of the result being lost), and how to stop waiting for it. */
   whenReady(): { ready: Promise<void>; cancel(): void } {
-    if (READY_STATES.has(this.state)) return { ready: Promise.resolve(), cancel() {} };
+    if (READY_STATES.has(this.state) || this.lost) return { ready: Promise.resolve(), cancel() {} };
     let waiter!: () => void;
     const ready = new Promise<void>((resolve) => (waiter = resolve));
     if (this.#waiters.size === 0) this.onWait?.();
@@ -182,9 +193,14 @@ export class StateAsyncResult<R> implements AsyncResult<R> {
   get(options: GetOptions & { propagate: false }): Promise<R | Error>;
   async get(options: GetOptions = {}): Promise<R | Error> {
     // The process stays alive while a wait is pending (idle connections are unref'd).
-    if (!this.ready()) await whileHolding(() => this.#wait(options));
+    if (!this.ready() && !this.st.lost) await whileHolding(() => this.#wait(options));
     if (this.st.state === States.SUCCESS) return this.st.result as R;
-    const err = this.st.state === States.REVOKED ? new TaskRevokedError(this.id) : failureError(this.id, this.st.result, this.st.traceback);
+    const err =
+      this.st.lost && !this.ready()
+        ? this.st.lost
+        : this.st.state === States.REVOKED
+          ? new TaskRevokedError(this.id)
+          : failureError(this.id, this.st.result, this.st.traceback);
     if (options.propagate === false) return err;
     throw err;
   }

@@ -20,6 +20,8 @@ export interface BackendDeps {
   /** Seconds a stored result lives; 0 = forever. */
   resultExpires: number;
   resultExtended: boolean;
+  /** rpc: ms a reply queue outlives its client's connection (x-expires). */
+  rpcReplyQueueExpiresMs?: number;
 }
 
 interface BackendKind {
@@ -28,7 +30,11 @@ interface BackendKind {
 }
 
 const KINDS: readonly BackendKind[] = [
-  { schemes: ['rpc'], create: async (_url, d) => new RpcBackend(await d.broker(), d.log, d.revoke) },
+  {
+    schemes: ['rpc'],
+    create: async (_url, d) =>
+      new RpcBackend(await d.broker(), d.log, d.revoke, d.rpcReplyQueueExpiresMs !== undefined ? { replyQueueExpiresMs: d.rpcReplyQueueExpiresMs } : {}),
+  },
   {
     schemes: ['redis', 'rediss', 'redis+socket', 'socket', 'sentinel'],
     create: async (url, d) => new RedisBackend(url, { expiresSeconds: d.resultExpires, extended: d.resultExtended, revoke: d.revoke, log: d.log }),

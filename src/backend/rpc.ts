@@ -1,7 +1,14 @@
 /**
- * Celery's rpc:// backend. Each client owns one reply queue (named by its id, auto-delete,
- * x-expires one day, as Python declares it); every task it sends carries reply_to = that
- * queue. Workers publish state messages there (default exchange, routing key = reply_to,
+ * Celery's rpc:// backend. Each client owns one reply queue (named by its id); every task it
+ * sends carries reply_to = that queue.
+ *
+ * Unlike Python's (auto-delete, transient), the queue is durable, not auto-delete, with an
+ * expiry (x-expires, `rpcReplyQueueExpires`, default 1 h): a connection blip or a broker restart
+ * would otherwise delete it, and every result a worker sent before the client came back would be
+ * dropped unroutable. The broker consumes it again on reconnect; close() deletes it; a client
+ * that dies leaves it to expire. If it expired anyway (an outage longer than the expiry), the
+ * broker says so on reconnect and every pending wait rejects with CELERYTS_RESULT_LOST; if the
+ * connection gives up for good, with CELERYTS_BROKER_GAVE_UP. Workers publish state messages there (default exchange, routing key = reply_to,
  * correlation_id = task id, transient). A result can be read once, and only by the client
  * that sent the task: another process cannot wait on it.
  */
@@ -13,8 +20,10 @@ import type { AsyncResult } from '../core/result.js';
 import { READY_STATES } from '../core/states.js';
 import { ResultState, StateAsyncResult, UnavailableAsyncResult, type ResultSource } from './async-result.js';
 import type { Logger } from '../logging/logger.js';
+import { BrokerGaveUpError, ResultLostError } from '../core/errors.js';
 
-const ONE_DAY_MS = 86_400_000;
+/** Default life of an unused reply queue. */
+export const DEFAULT_REPLY_QUEUE_EXPIRES_MS = 3_600_000;
 
 /** rpc:// result backend over any broker. */
 export class RpcBackend implements ResultBackend {
@@ -31,12 +40,28 @@ export class RpcBackend implements ResultBackend {
     if (!this.#states.get(id)?.deref()) this.#states.delete(id);
   });
   readonly #source: ResultSource;
+  readonly #expiresMs: number;
 
   constructor(
     private readonly broker: Broker,
     private readonly log: Logger,
     revoke: ResultSource['revoke'],
+    options: { replyQueueExpiresMs?: number } = {},
   ) {
+    this.#expiresMs = options.replyQueueExpiresMs ?? DEFAULT_REPLY_QUEUE_EXPIRES_MS;
+    broker.on('reconnected', (info) => {
+      if (!info?.recreatedQueues.includes(this.oid)) return;
+      this.#loseAll(
+        (id) =>
+          new ResultLostError(
+            id,
+            `the result of task ${id} may be lost: this client's reply queue expired while it was disconnected (rpcReplyQueueExpires ${this.#expiresMs / 1000} s), and results sent meanwhile were dropped`,
+          ),
+      );
+    });
+    broker.on('error', (err) => {
+      if (err instanceof BrokerGaveUpError) this.#loseAll(() => err);
+    });
     this.#source = {
       // Nothing is stored: what this client was sent is all there is.
       read: async () => null,
@@ -47,6 +72,20 @@ export class RpcBackend implements ResultBackend {
       revoke,
       handle: (id) => this.#handle(id),
     };
+  }
+
+  /** Wake every pending wait with the error `why` makes for its task id. */
+  #loseAll(why: (taskId: string) => Error): void {
+    let n = 0;
+    for (const [id, ref] of this.#states) {
+      const st = ref.deref();
+      this.#states.delete(id);
+      this.#waited.delete(id);
+      if (!st) continue;
+      st.lose(why(id));
+      n++;
+    }
+    if (n > 0) this.log.warn({ pending: n, replyQueue: this.oid }, 'pending results can no longer arrive; their waits were rejected');
   }
 
   markState(target: ResultTarget, state: string, result: unknown, traceback: string | null = null): Promise<void> | undefined {
@@ -68,7 +107,9 @@ export class RpcBackend implements ResultBackend {
   }
 
   async #listen(): Promise<Consumer> {
-    await this.broker.declareQueue(this.oid, supportedQueueOptions(this.broker, { durable: false, autoDelete: true, expiresMs: ONE_DAY_MS }));
+    // Brokers without queue expiry (file, Redis) keep an auto-delete queue: what they had before.
+    const options = this.broker.capabilities.queueExpiry ? { durable: true, expiresMs: this.#expiresMs } : { durable: false, autoDelete: true };
+    await this.broker.declareQueue(this.oid, supportedQueueOptions(this.broker, options));
     return this.broker.consume(this.oid, { prefetch: 0, noAck: true, background: true }, (d) => this.#onReply(d));
   }
 
@@ -115,6 +156,9 @@ export class RpcBackend implements ResultBackend {
   async close(): Promise<void> {
     const c = this.#consumer;
     this.#consumer = undefined;
-    if (c) await (await c).cancel().catch(() => undefined);
+    if (!c) return;
+    await (await c).cancel().catch(() => undefined);
+    // Not auto-delete any more: a client that leaves cleanly removes its queue itself.
+    if (this.broker.capabilities.queueExpiry) await this.broker.deleteQueue(this.oid).catch(() => undefined);
   }
 }

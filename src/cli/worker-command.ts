@@ -4,6 +4,7 @@ import { VERSION } from '../version.js';
 import { bannerText } from '../worker/banner.js';
 import { expandNodeName } from '../worker/node-name.js';
 import { Worker } from '../worker/worker.js';
+import { BrokerGaveUpError } from '../core/errors.js';
 import { BeatService } from '../beat/beat-service.js';
 import { capOldSpaceGrowth } from '../util/old-space-growth.js';
 import { capSemiSpace } from '../util/semi-space-cap.js';
@@ -82,15 +83,13 @@ script): npx does not pass SIGTERM on.`,
         process.exit(1);
       }
       const w = worker;
+      // Exits from the 'stopped' listener below, once the app is closed too.
       void Promise.resolve(beat?.stop())
         .then(() => w.stop())
-        .then(
-          () => process.exit(0),
-          (err) => {
-            process.exitCode = reportError(err);
-            process.exit();
-          },
-        );
+        .catch((err: unknown) => {
+          process.exitCode = reportError(err);
+          process.exit();
+        });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -151,7 +150,15 @@ script): npx does not pass SIGTERM on.`,
         beat = await BeatService.create(app);
         app.log.info({ store: beat.store.description, election: beat.store.election, entries: beat.configEntries.length }, 'beat: embedded in this worker');
       }
-      await connectWithRetry(app);
+      const connected = await connectWithRetry(app);
+      // The broker retries a lost connection per brokerReconnectMaxRetries (default forever);
+      // once it gives up, nothing is consumed any more: exit non-zero so a supervisor restarts us.
+      connected.on('error', (err) => {
+        if (!(err instanceof BrokerGaveUpError)) return;
+        app.log.error({ code: err.code, err: err.message }, 'worker: the broker connection gave up; exiting 1');
+        app.log.flush?.();
+        process.exit(1);
+      });
       await worker.start();
       beat?.start();
     } catch (err) {
@@ -159,6 +166,14 @@ script): npx does not pass SIGTERM on.`,
       process.exitCode = reportError(err);
       process.exit();
     }
-    worker.once('stopped', () => void Promise.resolve(beat?.stop()).finally(() => process.exit(0)));
+    // However the worker stopped (a signal, remote shutdown), the app is this command's to close.
+    const app = worker.app;
+    worker.once(
+      'stopped',
+      () =>
+        void Promise.resolve(beat?.stop())
+          .then(() => app.close())
+          .finally(() => process.exit(0)),
+    );
   });
 }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ResultBackend } from '../core/backend.js';
 import type { Broker } from '../core/broker.js';
-import { toPythonIso } from '../core/dates.js';
+import { parseIso, toPythonIso } from '../core/dates.js';
 import { encodeTask, type TaskSendSpec } from '../core/wire/task.js';
 import type { AsyncResult } from '../core/result.js';
 import type { SendOptions } from '../core/send-options.js';
@@ -62,6 +62,7 @@ export function buildSendSpec(name: string, args: unknown[], kwargs: Record<stri
     callbacks: asList(o.link),
     errbacks: asList(o.linkError),
     chain: o.chain ?? null,
+    chord: o.chord ?? null,
   };
 }
 
@@ -95,7 +96,11 @@ export class Producer {
       !ignore && options.replyTo === undefined
         ? this.backend.track<R>(spec.id)
         : new UnavailableAsyncResult<R>(spec.id, `results are ignored for task ${spec.id} (${name})`, this.#ignored);
-    await this.broker.publish(options.exchange ?? '', options.routingKey ?? queue, encodeTask(spec));
+    const message = encodeTask(spec);
+    // To a quorum queue, as Celery 5.5 does: the broker holds a countdown task (native delayed
+    // delivery), since a worker cannot hold it well (quorum queues have no global QoS).
+    const delayMs = spec.eta && options.exchange === undefined && this.queues.optionsOf(queue).queueType === 'quorum' ? parseIso(spec.eta) - Date.now() : 0;
+    await this.broker.publish(options.exchange ?? '', options.routingKey ?? queue, message, delayMs >= 1000 ? { delayMs } : undefined);
     return result;
   }
 }

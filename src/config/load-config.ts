@@ -84,7 +84,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
 export function resolveConfig(user: UserConfig, baseDir: string, configFile?: string): Config {
   const d = defaults();
   const root = path.resolve(baseDir, user.root ?? '.');
-  let brokerUrl = user.brokerUrl ?? 'file://.celeryts';
+  // A list becomes Celery's one-string form, which every layer passes around as it is.
+  let brokerUrl = Array.isArray(user.brokerUrl) ? user.brokerUrl.join(';') : (user.brokerUrl ?? 'file://.celeryts');
   if (brokerUrl.startsWith('file://') && !brokerUrl.startsWith('file:///')) {
     brokerUrl = `file://${path.resolve(baseDir, brokerUrl.slice('file://'.length))}`;
   }

@@ -9,7 +9,8 @@ import type { QueueOptions } from '../core/broker.js';
 import type { BrokerTlsFiles } from '../transport/create-broker.js';
 import type { BeatEntry } from '../beat/entry.js';
 import type { RedisTransportOptions } from '../transport/redis/redis-driver.js';
-import { maskUrl, maskUrlsIn } from '../util/mask-url.js';
+import { maskUrl, maskUrlsIn, splitUrlList } from '../util/mask-url.js';
+import { FAILOVER_STRATEGIES, type FailoverStrategy } from '../transport/amqp/failover.js';
 
 /** Log levels accepted by --loglevel and `logLevel`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -67,8 +68,14 @@ export interface UserConfig {
   root?: string;
   /** Task modules to load: dotted (`proj.tasks`) or paths relative to root. */
   imports?: string[];
-  /** Broker URL: amqp://, amqps://, redis://, rediss://, sentinel:// or file://DIR (default file://.celeryts beside the config). */
-  brokerUrl?: string;
+  /**
+   * Broker URL: amqp://, amqps://, redis://, rediss://, sentinel:// or file://DIR (default
+   * file://.celeryts beside the config). RabbitMQ nodes of a cluster: a list, as an array or as
+   * Celery writes it (`amqp://h1//;amqp://h2//`); see brokerFailoverStrategy.
+   */
+  brokerUrl?: string | string[];
+  /** Order the nodes of a broker URL list are tried in (broker_failover_strategy): 'round-robin' (default) or 'shuffle'. */
+  brokerFailoverStrategy?: FailoverStrategy;
   /**
    * Where results go: 'rpc://' (default: back to the caller as messages, read once, by the
    * sender), 'redis://[:password@]host[:port][/db]' (also rediss://, redis+socket://,
@@ -79,10 +86,20 @@ export interface UserConfig {
   resultExpires?: number;
   /** Also store the task name, args, kwargs, worker, retries and queue with a result (Celery's result_extended). Default false. */
   resultExtended?: boolean;
+  /**
+   * Seconds an rpc reply queue outlives its client's connection (x-expires): results sent while
+   * the client is disconnected wait this long. Default 3600. A client that exits cleanly deletes it.
+   */
+  rpcReplyQueueExpires?: number;
   /** Queue tasks go to when neither the call nor the task names one. Default 'celery'. */
   defaultQueue?: string;
   /** Per-queue declaration options (type, max priority, dead-lettering). */
   queues?: Record<string, QueueOptions>;
+  /**
+   * Type of every task queue the app declares (Celery 5.5's task_default_queue_type): 'classic'
+   * (default) or 'quorum' (RabbitMQ's replicated queues; a queue's own `queueType` wins).
+   */
+  defaultQueueType?: 'classic' | 'quorum';
   /** Tasks run at once by one worker. Default: number of CPUs. */
   concurrency?: number;
   /** prefetch = concurrency x prefetchMultiplier. Default 4. */
@@ -108,6 +125,13 @@ export interface UserConfig {
   brokerConnectionRetryOnStartup?: boolean;
   /** How many times to retry the broker connection at start before giving up; 0 retries forever (broker_connection_max_retries). Default 100. */
   brokerConnectionMaxRetries?: number;
+  /**
+   * Once running, how many failed reconnect attempts (backoff capped at 3 s) before the broker
+   * connection gives up: a worker then exits 1, a client's pending waits reject with
+   * CELERYTS_BROKER_GAVE_UP. Default 0: retry forever. (Celery applies broker_connection_max_retries,
+   * 100, here too; celeryts keeps that key for start-up only: see README "Broker connection".) amqp.
+   */
+  brokerReconnectMaxRetries?: number;
   /** Worker node name; %h = host name, %n = short host, %d = domain. Default 'celery@%h'. */
   workerName?: string;
   /** Publish Celery's monitoring events on `celeryev` (worker_send_task_events, `-E`). Default false. */
@@ -188,13 +212,17 @@ export interface UserConfig {
 export interface Config {
   root: string;
   imports: string[];
+  /** One URL, or a list joined with ';' (Celery's form). */
   brokerUrl: string;
+  brokerFailoverStrategy: FailoverStrategy;
   /** 'rpc', 'none', or a Redis URL (as given: mask it before showing it). */
   resultBackend: string;
   resultExpires: number;
   resultExtended: boolean;
+  rpcReplyQueueExpires: number;
   defaultQueue: string;
   queues: Record<string, QueueOptions>;
+  defaultQueueType: 'classic' | 'quorum';
   concurrency: number;
   prefetchMultiplier: number;
   autoscale: [number, number] | null;
@@ -206,6 +234,7 @@ export interface Config {
   logFile: string | undefined;
   brokerConnectionRetryOnStartup: boolean;
   brokerConnectionMaxRetries: number;
+  brokerReconnectMaxRetries: number;
   workerName: string;
   sendEvents: boolean;
   pool: 'async' | 'threads';
@@ -259,15 +288,26 @@ function checkTransportOptions(v: unknown): string | undefined {
   return undefined;
 }
 
+const BROKER_SCHEME = /^(amqps?|file|rediss?|redis\+socket|socket|sentinel):\/\//;
+
+/** One URL, a `;`-separated list or an array of URLs; a list is for RabbitMQ nodes only. */
+function checkBrokerUrl(v: unknown): string | undefined {
+  const urls = Array.isArray(v) ? v : typeof v === 'string' ? splitUrlList(v) : undefined;
+  if (!urls || urls.length === 0 || !urls.every((u) => typeof u === 'string' && u.length > 0)) {
+    return 'must be a non-empty string or a non-empty list of strings';
+  }
+  if (!urls.every((u) => BROKER_SCHEME.test(u))) return 'must start with amqp://, amqps://, redis://, rediss://, sentinel:// or file://';
+  if (urls.length > 1 && !urls.every((u) => /^amqps?:\/\//.test(u))) return 'may list several URLs only for RabbitMQ (amqp:// or amqps://) cluster nodes';
+  return undefined;
+}
+
 /** Validators per key: the single list of what a config may contain. */
 const CHECKS: Record<keyof UserConfig, Check> = {
   root: isString,
   imports: isStringList,
-  brokerUrl: (v) =>
-    isString(v) ??
-    (/^(amqps?|file|rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string)
-      ? undefined
-      : 'must start with amqp://, amqps://, redis://, rediss://, sentinel:// or file://'),
+  brokerUrl: checkBrokerUrl,
+  brokerFailoverStrategy: (v) =>
+    FAILOVER_STRATEGIES.includes(v as FailoverStrategy) ? undefined : `must be one of ${FAILOVER_STRATEGIES.map((x) => `'${x}'`).join(', ')}`,
   resultBackend: (v) =>
     isString(v) ??
     (/^(rpc|none|disabled)(:\/\/)?$/.test(v as string) || /^(rediss?|redis\+socket|socket|sentinel):\/\//.test(v as string)
@@ -275,8 +315,10 @@ const CHECKS: Record<keyof UserConfig, Check> = {
       : "must be 'rpc://', 'redis://...' (rediss://, redis+socket://, sentinel://) or 'none'"),
   resultExpires: (v) => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? undefined : 'must be a number of seconds, 0 or more (0: never expire)'),
   resultExtended: isBool,
+  rpcReplyQueueExpires: (v) => (typeof v === 'number' && v >= 1 && Number.isFinite(v) ? undefined : 'must be a number of seconds, 1 or more'),
   defaultQueue: isString,
   queues: isObject,
+  defaultQueueType: (v) => (v === 'classic' || v === 'quorum' ? undefined : "must be 'classic' or 'quorum'"),
   concurrency: isPosInt,
   prefetchMultiplier: isPosInt,
   autoscale: (v) =>
@@ -291,6 +333,7 @@ const CHECKS: Record<keyof UserConfig, Check> = {
   logFile: isString,
   brokerConnectionRetryOnStartup: isBool,
   brokerConnectionMaxRetries: isNonNegInt,
+  brokerReconnectMaxRetries: isNonNegInt,
   workerName: isString,
   sendEvents: isBool,
   brokerTls: isObject,
@@ -384,10 +427,13 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
   return {
     imports: [],
     resultBackend: 'rpc',
+    brokerFailoverStrategy: 'round-robin',
+    rpcReplyQueueExpires: 3600,
     resultExpires: 86_400,
     resultExtended: false,
     defaultQueue: 'celery',
     queues: {},
+    defaultQueueType: 'classic',
     concurrency: availableParallelism(),
     prefetchMultiplier: 4,
     autoscale: null,
@@ -399,6 +445,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     logFile: undefined,
     brokerConnectionRetryOnStartup: true,
     brokerConnectionMaxRetries: 100,
+    brokerReconnectMaxRetries: 0,
     workerName: 'celery@%h',
     sendEvents: false,
     pool: 'async',

@@ -97,6 +97,18 @@ export interface QueueOptions {
   /** Where rejected (requeue=false) and expired messages go. */
   deadLetterExchange?: string;
   deadLetterRoutingKey?: string;
+  /**
+   * Quorum queues: deliveries after which the broker itself drops or dead-letters a message
+   * that keeps coming back unacked (x-delivery-limit; it counts in the `x-delivery-count` header).
+   */
+  deliveryLimit?: number;
+  /**
+   * Quorum queues: 'at-least-once' dead-lettering keeps a message until the dead-letter queue
+   * confirmed it (x-dead-letter-strategy; needs overflow 'reject-publish'). Default at most once.
+   */
+  deadLetterStrategy?: 'at-most-once' | 'at-least-once';
+  /** What a full queue does with a new message (x-overflow). */
+  overflow?: 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 }
 
 /** Options for a consumer. */
@@ -186,6 +198,12 @@ export function supportedQueueOptions(broker: Pick<Broker, 'capabilities'>, opti
   };
 }
 
+/** What a reconnection found. */
+export interface ReconnectInfo {
+  /** Queues with an expiry (expiresMs) that had expired and were declared again. */
+  readonly recreatedQueues: readonly string[];
+}
+
 /** Lifecycle events every adapter emits. */
 export interface BrokerEvents {
   /**
@@ -196,8 +214,12 @@ export interface BrokerEvents {
    * repaired silently; its deliveries then turn `stale`.)
    */
   disconnected: (err: Error | undefined) => void;
-  /** The adapter reconnected, redeclared its topology and resumed its consumers. */
-  reconnected: () => void;
+  /**
+   * The adapter reconnected, redeclared its topology and resumed its consumers. `info` (AMQP)
+   * names the queues declared with an expiry that the server had deleted meanwhile and that were
+   * declared anew: whatever was routed to them while they did not exist is gone.
+   */
+  reconnected: (info?: ReconnectInfo) => void;
   /** A non-recoverable error. The app always listens (an unheard 'error' would crash the process). */
   error: (err: Error) => void;
 }
@@ -218,6 +240,11 @@ export interface Broker {
   declareExchange(name: string, type: ExchangeType, options?: { durable?: boolean; autoDelete?: boolean }): Promise<void>;
   bindQueue(queue: string, exchange: string, routingKey: string): Promise<void>;
   deleteQueue(name: string): Promise<void>;
+  /**
+   * Optional (AMQP): make a quorum queue reachable by Celery 5.5's native delayed delivery, so
+   * countdown tasks a Celery 5.5 client sends through `celery_delayed_27` reach it.
+   */
+  bindNativeDelayedDelivery?(queue: string): Promise<void>;
   /** Number of ready messages, or undefined if the queue does not exist. */
   queueSize(name: string): Promise<number | undefined>;
   /** Drop every ready message; returns how many. */

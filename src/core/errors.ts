@@ -77,6 +77,19 @@ export class ResultUnavailableError extends CeleryTsError {
 }
 
 /**
+ * A result this client waited for cannot arrive any more: the rpc reply queue expired while the
+ * client was disconnected (results sent meanwhile were dropped by the broker).
+ */
+export class ResultLostError extends CeleryTsError {
+  constructor(
+    readonly taskId: string,
+    message: string,
+  ) {
+    super('CELERYTS_RESULT_LOST', message);
+  }
+}
+
+/**
  * The remote task failed. `excType` and `excModule` are what the worker reported (the Python
  * exception class name when a Python worker ran it); `excMessage` is the error's message as
  * Python's `str(exc)` gives it, `excArgs` the exception's arguments as sent (`exc_message` on
@@ -113,6 +126,21 @@ export class TaskRevokedError extends CeleryTsError {
 export class BrokerError extends CeleryTsError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('CELERYTS_BROKER', message, options);
+  }
+}
+
+/**
+ * A running connection was lost and every reconnect attempt allowed (`brokerReconnectMaxRetries`)
+ * failed: the broker is closed for good. A worker exits 1 on it (so a supervisor restarts it);
+ * a client's pending result waits reject with it.
+ */
+export class BrokerGaveUpError extends CeleryTsError {
+  constructor(
+    readonly attempts: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('CELERYTS_BROKER_GAVE_UP', message, options);
   }
 }
 
@@ -190,6 +218,18 @@ export class EncodeError extends PythonVisibleError {
   readonly excModule = 'kombu.exceptions';
   constructor(detail: string, options?: { cause?: unknown }) {
     super('CELERYTS_ENCODE', detail, options);
+  }
+}
+
+/**
+ * A chord cannot complete: a header task failed (the body fails with this, as in Celery), or
+ * the result backend cannot join chords (rpc://, none: refused when the chord is sent).
+ */
+export class ChordError extends PythonVisibleError {
+  readonly excType = 'ChordError';
+  readonly excModule = 'celery.exceptions';
+  constructor(message: string) {
+    super('CELERYTS_CHORD', message);
   }
 }
 

@@ -48,6 +48,11 @@ export class DeclaredQueues {
     private readonly options: (name: string) => QueueOptions,
   ) {}
 
+  /** How `name` is declared (the config's queue options, defaultQueueType applied). */
+  optionsOf(name: string): QueueOptions {
+    return this.options(name);
+  }
+
   ensure(name: string): Promise<void> {
     let p = this.#done.get(name);
     if (!p) {

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import type { Broker } from '../core/broker.js';
 import { ConfigError } from '../core/errors.js';
 import { isRedisUrl } from '../util/redis-url.js';
+import { maskUrl, splitUrlList } from '../util/mask-url.js';
+import type { FailoverStrategy } from './amqp/failover.js';
 import type { RedisTransportOptions } from './redis/redis-driver.js';
 
 /** TLS settings for amqps://, with certificates given as file paths. */
@@ -22,6 +24,10 @@ export interface BrokerSettings {
   tls?: BrokerTlsFiles;
   /** AMQP heartbeat in seconds (0 disables). */
   heartbeatSeconds?: number;
+  /** AMQP: order the nodes of a URL list are tried in. */
+  failoverStrategy?: FailoverStrategy;
+  /** AMQP: failed reconnect attempts of a running connection before giving up (0: never). */
+  reconnectMaxRetries?: number;
   /** Redis transport options (Celery's broker_transport_options): visibility timeout, key prefix, sentinel master. */
   redis?: RedisTransportOptions;
 }
@@ -56,6 +62,9 @@ export async function createBroker(url: string, settings: BrokerSettings = {}): 
 
 async function createAdapter(url: string, settings: BrokerSettings): Promise<Broker> {
   const scheme = url.slice(0, url.indexOf('://'));
+  if (splitUrlList(url).length > 1 && scheme !== 'amqp' && scheme !== 'amqps') {
+    throw new ConfigError(`a broker URL list is for RabbitMQ cluster nodes (amqp://) only, got '${maskUrl(url)}'`);
+  }
   if (scheme === 'file') {
     const { FileBroker } = await import('./file/file-broker.js');
     return new FileBroker(url, { logger: settings.logger, idleUnref: true });
@@ -66,6 +75,8 @@ async function createAdapter(url: string, settings: BrokerSettings): Promise<Bro
       ...(settings.logger ? { logger: settings.logger } : {}),
       ...(settings.tls ? { tls: readTls(settings.tls) } : {}),
       ...(settings.heartbeatSeconds !== undefined ? { heartbeatSeconds: settings.heartbeatSeconds } : {}),
+      ...(settings.reconnectMaxRetries !== undefined ? { reconnectMaxRetries: settings.reconnectMaxRetries } : {}),
+      ...(settings.failoverStrategy !== undefined ? { failoverStrategy: settings.failoverStrategy } : {}),
       idleUnref: true,
     });
   }

@@ -62,6 +62,11 @@ class HoldingBroker implements Broker {
   bindQueue(queue: string, exchange: string, routingKey: string): Promise<void> {
     return whileHolding(() => this.#inner.bindQueue(queue, exchange, routingKey));
   }
+  bindNativeDelayedDelivery(queue: string): Promise<void> {
+    const inner = this.#inner;
+    // Optional in the port: a no-op for brokers without native delayed delivery.
+    return inner.bindNativeDelayedDelivery ? whileHolding(() => inner.bindNativeDelayedDelivery!(queue)) : Promise.resolve();
+  }
   deleteQueue(name: string): Promise<void> {
     return whileHolding(() => this.#inner.deleteQueue(name));
   }

@@ -40,10 +40,28 @@ function splitUserinfo(url: string): Userinfo | undefined {
 }
 
 /**
+ * The URLs of a broker URL list, as Celery writes it: `amqp://h1//;amqp://h2//` (a password
+ * holding `;` must be percent-encoded, as in Celery). A single URL gives a list of one.
+ */
+export function splitUrlList(url: string): string[] {
+  const parts = url
+    .split(';')
+    .map((u) => u.trim())
+    .filter((u) => u.length > 0);
+  // Every part must start with a scheme: otherwise the `;` is inside one URL (an unencoded
+  // password), and splitting there would show part of the password.
+  return parts.length > 1 && parts.every((p) => SCHEME.test(p)) ? parts : [url];
+}
+
+/**
  * The URL with its password replaced by `****` (the user name stays: it helps debugging and is
- * not a secret). URLs without a password are returned unchanged.
+ * not a secret). URLs without a password are returned unchanged. A URL list is masked URL by URL.
  */
 export function maskUrl(url: string): string {
+  return splitUrlList(url).map(maskOne).join(';');
+}
+
+function maskOne(url: string): string {
   const parts = splitUserinfo(url);
   return parts ? parts.before + MASK + parts.after : url;
 }
@@ -54,6 +72,10 @@ export function maskUrl(url: string): string {
  * today, but an error message is the last place a secret should be able to slip out.
  */
 export function redactPassword(text: string, url: string): string {
+  return splitUrlList(url).reduce((out, one) => redactOne(out, one), text);
+}
+
+function redactOne(text: string, url: string): string {
   const password = splitUserinfo(url)?.password;
   if (!password) return text;
   let out = text.split(password).join(MASK);

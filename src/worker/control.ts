@@ -5,34 +5,11 @@
  */
 import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
 import { CONTROL_MESSAGE_TTL_MS, CONTROL_QUEUE_EXPIRES_MS, declarePidboxExchanges, PIDBOX_EXCHANGE, pidboxQueueName } from '../core/topology.js';
+import { encodePidboxReply, parsePidboxRequest, pidboxProperties } from '../core/wire/pidbox.js';
 import type { Logger } from '../logging/logger.js';
 
 /** A control command: gets the request's arguments, returns the answer (or undefined for no reply). */
 export type ControlCommand = (args: Record<string, unknown>) => unknown | Promise<unknown>;
-
-interface PidboxRequest {
-  method: string;
-  arguments: Record<string, unknown>;
-  destination: string[] | null;
-  ticket?: string;
-  reply_to?: { exchange: string; routing_key: string };
-}
-
-function parseRequest(d: Delivery): PidboxRequest | undefined {
-  try {
-    const b = JSON.parse(d.body.toString('utf8')) as Partial<PidboxRequest>;
-    if (!b || typeof b.method !== 'string') return undefined;
-    return {
-      method: b.method,
-      arguments: b.arguments && typeof b.arguments === 'object' ? b.arguments : {},
-      destination: Array.isArray(b.destination) ? b.destination : null,
-      ...(typeof b.ticket === 'string' ? { ticket: b.ticket } : {}),
-      ...(b.reply_to && typeof b.reply_to.routing_key === 'string' ? { reply_to: b.reply_to } : {}),
-    };
-  } catch {
-    return undefined;
-  }
-}
 
 /** The worker's mailbox. */
 export class ControlServer {
@@ -60,7 +37,7 @@ export class ControlServer {
   async #handle(d: Delivery): Promise<void> {
     const expires = d.headers['expires'];
     if (typeof expires === 'number' && expires * 1000 < Date.now()) return; // the client stopped waiting
-    const req = parseRequest(d);
+    const req = parsePidboxRequest(d.body);
     if (!req) {
       this.log.warn('ignoring malformed control message');
       return;
@@ -80,9 +57,9 @@ export class ControlServer {
     if (!req.reply_to || !req.ticket || answer === undefined) return;
     await this.broker
       .publish(req.reply_to.exchange, req.reply_to.routing_key, {
-        body: Buffer.from(JSON.stringify({ [this.nodeName]: answer })),
+        body: encodePidboxReply(this.nodeName, answer),
         headers: { ticket: req.ticket, clock: ++this.#clock },
-        properties: { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 1, priority: 0 },
+        properties: pidboxProperties(1),
       })
       .catch((err) => this.log.warn({ err, method: req.method }, 'could not send control reply'));
   }

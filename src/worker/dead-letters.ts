@@ -30,6 +30,8 @@ export interface DeadLettersContext {
   queue: string | null;
   /** The consumed queue's configured options (its own dead-letter exchange wins). */
   queueOptions: (queue: string) => QueueOptions;
+  /** 'quorum' with defaultQueueType 'quorum' (a classic dead-letter queue dies with its node). */
+  queueType?: 'quorum';
 }
 
 /** The worker's dead-letter path; see the file comment. */
@@ -43,7 +45,8 @@ export class DeadLetters {
 
   /** Declare the dead-letter queue (it exists without configuration). */
   async start(): Promise<void> {
-    if (this.#ctx.queue !== null) await this.#ctx.broker.declareQueue(this.#ctx.queue, { durable: true });
+    if (this.#ctx.queue !== null)
+      await this.#ctx.broker.declareQueue(this.#ctx.queue, { durable: true, ...(this.#ctx.queueType ? { queueType: this.#ctx.queueType } : {}) });
   }
 
   /** Dead-letter a refused delivery consumed from `queue`; returns where it went, for the log line. */

@@ -46,6 +46,11 @@ export interface RedeliveryGuardContext {
   log: Logger;
   maxRedeliveries: number;
   marks: StartMarks;
+  /**
+   * True for a queue whose broker counts deliveries itself (a quorum queue declared with
+   * deliveryLimit): the broker drops or dead-letters past the limit, no copy is needed.
+   */
+  brokerCounts?: (queue: string) => boolean;
   /** Dead-letter, count, log and tell the caller (the worker's refusal path). */
   refuse(d: Delivery, queue: string, reason: string, err: Error, headers: TaskHeaders): void;
 }
@@ -100,6 +105,8 @@ export class RedeliveryGuard {
       const delivery = count === 0 || d.redelivered ? d : flaggedRedelivered(d);
       return { delivery, mark: acksLate && (d.redelivered || count > 0) };
     }
+    // x-delivery-limit: the broker's own count (x-delivery-count) holds without republishing.
+    if (this.#ctx.brokerCounts?.(queue)) return { delivery: d, mark: true };
     const n = count + 1;
     const { maxRedeliveries, log } = this.#ctx;
     const label = `${headers.task}[${headers.id}]`;

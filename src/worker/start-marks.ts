@@ -65,13 +65,18 @@ export class StartMarks {
     private readonly broker: Broker,
     nodeName: string,
     private readonly log: Logger,
+    /** 'quorum' with defaultQueueType 'quorum': on a cluster a classic queue dies with its node. */
+    private readonly queueType?: 'quorum',
   ) {
     this.#queue = startMarksQueue(nodeName);
   }
 
   /** Declare the queue and read what a previous life left, before any task is consumed. */
   async start(): Promise<void> {
-    await this.broker.declareQueue(this.#queue, supportedQueueOptions(this.broker, { durable: true, expiresMs: MARKS_QUEUE_EXPIRES_MS }));
+    await this.broker.declareQueue(
+      this.#queue,
+      supportedQueueOptions(this.broker, { durable: true, expiresMs: MARKS_QUEUE_EXPIRES_MS, ...(this.queueType ? { queueType: this.queueType } : {}) }),
+    );
     const waiting = (await this.broker.queueSize(this.#queue)) ?? 0;
     const loaded = new Promise<void>((resolve) => {
       this.#onLoaded = resolve;

@@ -102,6 +102,9 @@ export class TaskConsumers {
   async #declare(queue: string, b: QueueBinding): Promise<void> {
     const { broker, queues } = this.#context();
     await queues.ensure(queue);
+    // Quorum queues take Celery 5.5's native delayed delivery: a Celery 5.5 client's countdown
+    // tasks arrive through celery_delayed_delivery, and far-future etas are parked there.
+    if (queues.optionsOf(queue).queueType === 'quorum') await broker.bindNativeDelayedDelivery?.(queue);
     if (b.exchange === queue && b.exchangeType === 'direct' && b.routingKey === queue) return;
     await broker.declareExchange(b.exchange, b.exchangeType, { durable: true });
     await broker.bindQueue(queue, b.exchange, b.routingKey);

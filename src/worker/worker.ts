@@ -144,19 +144,23 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       softTimeLimit: app.config.taskSoftTimeLimit,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     };
-    this.#marks = new StartMarks(broker, this.nodeName, app.log);
+    const declared = await app.queues();
+    const quorum = app.config.defaultQueueType === 'quorum' ? ('quorum' as const) : undefined;
+    this.#marks = new StartMarks(broker, this.nodeName, app.log, quorum);
     this.#deadLetters = new DeadLetters({
       broker,
       log: app.log,
       nodeName: this.nodeName,
       queue: app.config.deadLetterQueue,
       queueOptions: (q) => app.config.queues[q] ?? {},
+      ...(quorum ? { queueType: quorum } : {}),
     });
     this.#guard = new RedeliveryGuard({
       broker,
       log: app.log,
       maxRedeliveries: app.config.maxRedeliveries,
       marks: this.#marks,
+      brokerCounts: (queue) => declared.optionsOf(queue).queueType === 'quorum' && declared.optionsOf(queue).deliveryLimit !== undefined,
       refuse: (d, q, reason, err, h) => this.#refuse(d, q, reason, err, h),
     });
     this.on('task-finished', (job) => {
@@ -362,7 +366,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   /**
    * Warm shutdown: stop consuming, hand reserved requests back to the broker, let running
-   * ones finish and ack, then close connections. Idempotent.
+   * ones finish and ack, stop remote control and events. Idempotent. The app (and its
+   * connections) stays open: close it with `app.close()` when you are done with it.
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
@@ -380,7 +385,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       await this.#control?.stop();
       await stopWorkerEvents(this); // after the last task events, before the connection closes
       this.#broker?.off('disconnected', this.#onDisconnected);
-      await this.app.close();
+      // The app is not the worker's to close: whoever created it may go on using it.
       this.#state = 'stopped';
       this.emit('stopped');
     })();

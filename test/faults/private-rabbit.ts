@@ -19,7 +19,7 @@ const run = promisify(execFile);
 
 /** Where the server scripts live: Debian's real scripts (not the su-to-rabbitmq wrappers in /usr/sbin), else PATH. */
 const SBIN = process.env['CELERYTS_RABBITMQ_SBIN'] ?? (existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server') ? '/usr/lib/rabbitmq/bin' : '');
-const tool = (name: string): string => (SBIN ? path.join(SBIN, name) : name);
+export const tool = (name: string): string => (SBIN ? path.join(SBIN, name) : name);
 
 /** The running private node. */
 export interface PrivateRabbit {
@@ -47,7 +47,7 @@ function ownerPid(): number {
   return process.env['NODE_TEST_CONTEXT']?.startsWith('child') ? process.ppid : process.pid;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -38,6 +38,47 @@ export function python(brokerUrl: string, args: string[], extraEnv: NodeJS.Proce
   });
 }
 
+/** A Python Celery worker process (see spawnPythonWorker). */
+export interface PythonWorker {
+  child: ChildProcess;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** SIGTERM, and wait for it to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start `celery worker` for the Python app (proj) on `queue` as `node`, without mingle and gossip
+ * (it then talks to no other worker: test files run side by side), and wait until it is ready.
+ */
+export async function spawnPythonWorker(brokerUrl: string, node: string, queue: string, poolArgs: string[] = ['-P', 'solo']): Promise<PythonWorker> {
+  const child = spawn(
+    PY,
+    ['-m', 'celery', '-A', 'proj', 'worker', '-Q', queue, '-n', node, ...poolArgs, '-l', 'INFO', '--without-mingle', '--without-gossip'],
+    {
+      cwd: PYDIR,
+      env: { ...process.env, CELERYTS_BROKER_URL: brokerUrl, BROKER_URL: brokerUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise((r) => child.once('exit', r));
+  await eventually(() => /ready\./.test(out), 30_000, 'python worker ready').catch((err: Error) => {
+    child.kill('SIGTERM');
+    throw new Error(`${err.message}\n${out}`);
+  });
+  return {
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 /** Register the interop tests for one broker. */
 export function runInteropSuite(label: string, brokerUrl: string): void {
   const run = randomUUID().slice(0, 8);

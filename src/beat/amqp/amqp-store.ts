@@ -24,7 +24,7 @@ import { readTls } from '../../transport/create-broker.js';
 import { toBrokerError } from '../../transport/amqp/amqp-errors.js';
 import { connectUrl, resolveOptions, socketOptions, type AmqpTlsOptions } from '../../transport/amqp/options.js';
 import { AmqpSession } from '../../transport/amqp/session.js';
-import { maskUrl } from '../../util/mask-url.js';
+import { maskUrl, splitUrlList } from '../../util/mask-url.js';
 import type { BeatState } from '../plan.js';
 import type { BeatLogger } from '../scheduler.js';
 import type { BeatStore, Leadership, StoredEntry } from '../store.js';
@@ -55,6 +55,7 @@ export class AmqpBeatStore implements BeatStore, LeaderHost {
   readonly #confirm = new WeakMap<AmqpSession, Promise<ConfirmChannel>>();
   readonly #leaders = new Set<AmqpLeadership>();
   #candidate: Promise<AmqpCandidate> | undefined;
+  #nodeIndex = 0;
   #viewing: Promise<{ snapshot: Snapshot; pending: Change[] }> | undefined;
 
   constructor(
@@ -101,10 +102,14 @@ export class AmqpBeatStore implements BeatStore, LeaderHost {
       }
       for (const l of this.#leaders) if (l.session === session) l.lose(`the connection closed${err ? `: ${err.message}` : ''}`);
     };
+    // A URL list (cluster nodes): one node per connection, the next one after each failure.
+    const nodes = splitUrlList(this.url);
+    const node = nodes[this.#nodeIndex % nodes.length]!;
     try {
-      session = await AmqpSession.open(connectUrl(this.url, options), socketOptions(options), ++this.#generation, options.logger, onLost);
+      session = await AmqpSession.open(connectUrl(node, options), socketOptions(options), ++this.#generation, options.logger, onLost);
     } catch (err) {
-      throw toBrokerError('beat could not connect to RabbitMQ', err, this.url);
+      this.#nodeIndex++;
+      throw toBrokerError('beat could not connect to RabbitMQ', err, node);
     }
     this.#live = session;
     const n = this.names;
@@ -120,7 +125,8 @@ export class AmqpBeatStore implements BeatStore, LeaderHost {
       });
     } catch (err) {
       await session.close();
-      throw toBrokerError('beat could not declare its queues', err, this.url);
+      this.#nodeIndex++;
+      throw toBrokerError('beat could not declare its queues', err, node);
     }
     return session;
   }

@@ -11,7 +11,8 @@
  *                                         |   ^
  *                                         |   +-- attempt failed: sleep (full jitter,
  *                                         |       100 ms doubling to 3 s), try again
- *                                         +-- 403 / vhost refused --> closed, emit 'error'
+ *                                         +-- reconnectMaxRetries failed attempts (default:
+ *                                             never) --> closed, emit 'error' (BrokerGaveUpError)
  *   any --close()--> closed (no reconnect after that)
  *
  * An attempt (#openSession) is: connect, open the confirm channel, replay every declaration
@@ -49,15 +50,17 @@ import type {
   PublishOptions,
   QueueOptions,
 } from '../../core/broker.js';
-import { BrokerError, ConfigError } from '../../core/errors.js';
+import { BrokerError, BrokerGaveUpError, ConfigError } from '../../core/errors.js';
 import { errorMessage, isPermanentConnectFailure, replyCode, toBrokerError } from './amqp-errors.js';
 import { fullJitterDelay } from './backoff.js';
+import { NodeCycle } from './failover.js';
+import { NativeDelayedDelivery } from './native-delayed-delivery.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import { ConsumerRepair } from './consumer-repair.js';
 import { DelayTiers } from './delay-tiers.js';
 import { ManagedConsumer, type ConsumerHooks } from './managed-consumer.js';
 import { toAssertQueueOptions, toPublishOptions } from './mapping.js';
-import { maskUrl, redactPassword } from '../../util/mask-url.js';
+import { maskUrl, redactPassword, splitUrlList } from '../../util/mask-url.js';
 import { connectUrl, resolveOptions, socketOptions, type AmqpBrokerOptions, type ResolvedAmqpOptions } from './options.js';
 import { AmqpSession } from './session.js';
 import { assertExchange, sessionTopology } from './session-topology.js';
@@ -87,12 +90,17 @@ export class AmqpBroker extends EventEmitter implements Broker {
     deliveriesSurviveDisconnect: false,
     fanout: 'queued',
   };
+  /** The URL (list) as given: every password in it is redacted from error messages. */
   readonly #url: string;
-  readonly #amqpUrl: string;
+  /** The nodes of a URL list (one for a single URL), and the order they are tried in. */
+  readonly #urls: string[];
+  readonly #amqpUrls: string[];
+  readonly #nodes: NodeCycle;
   readonly #opts: ResolvedAmqpOptions;
   readonly #registry = new TopologyRegistry();
   readonly #publisher: ConfirmPublisher;
   readonly #delays: DelayTiers;
+  readonly #native: NativeDelayedDelivery;
   readonly #consumers = new Map<string, ManagedConsumer>();
   readonly #consumerHooks: ConsumerHooks;
   readonly #tagPrefix = `celeryts.${randomBytes(4).toString('hex')}`;
@@ -106,7 +114,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
    */
   #live: AmqpSession | undefined;
   /** The connection attempt under way, so close() can wait for it instead of leaking it. */
-  #attempt: Promise<void> | undefined;
+  #attempt: Promise<unknown> | undefined;
   #generation = 0;
   #connecting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -117,23 +125,36 @@ export class AmqpBroker extends EventEmitter implements Broker {
   constructor(url: string, options: AmqpBrokerOptions = {}) {
     super();
     this.displayUrl = maskUrl(url);
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      // Not the TypeError itself: Node puts the whole input, password included, on it.
-      throw new ConfigError(`invalid broker URL '${this.displayUrl}'`);
-    }
-    if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
-      throw new ConfigError(`the amqp transport needs an amqp:// or amqps:// URL, got '${this.displayUrl}'`);
-    }
     this.#url = url;
+    this.#urls = splitUrlList(url);
+    for (const one of this.#urls) {
+      let parsed: URL;
+      try {
+        parsed = new URL(one);
+      } catch {
+        // Not the TypeError itself: Node puts the whole input, password included, on it.
+        throw new ConfigError(`invalid broker URL '${maskUrl(one)}'`);
+      }
+      if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
+        throw new ConfigError(`the amqp transport needs an amqp:// or amqps:// URL, got '${maskUrl(one)}'`);
+      }
+    }
     this.#opts = resolveOptions(options);
-    this.#amqpUrl = connectUrl(url, this.#opts);
+    this.#amqpUrls = this.#urls.map((one) => connectUrl(one, this.#opts));
+    this.#nodes = new NodeCycle(this.#urls.length, this.#opts.failoverStrategy);
     this.#publisher = new ConfirmPublisher(this.#opts.maxBufferedPublishes, {
       channelFailed: (err) => this.#reopenPublishChannel(err),
     });
     this.#delays = new DelayTiers(this.#opts.delayTierPrefix, this, (ex, key, m) => this.#publisher.publish(ex, key, m.body, toPublishOptions(m)));
+    this.#native = new NativeDelayedDelivery(
+      {
+        declareExchange: (name, type, o) => this.declareExchange(name, type, o),
+        declareQueue: (name, o) => this.declareQueue(name, o),
+        bindQueue: (queue, exchange, key) => this.bindQueue(queue, exchange, key),
+        bindExchange: (destination, source, key) => this.#bindExchange(destination, source, key),
+      },
+      (ex, key, m) => this.#publisher.publish(ex, key, m.body, toPublishOptions(m)),
+    );
     const repair = new ConsumerRepair({
       logger: this.#opts.logger,
       registry: this.#registry,
@@ -174,20 +195,30 @@ export class AmqpBroker extends EventEmitter implements Broker {
   async #firstConnect(): Promise<void> {
     this.#state = 'connecting';
     try {
-      await this.#openSession();
+      // Each node of a URL list once, in the strategy's order, before reporting a failure.
+      for (let tried = 1; ; tried++) {
+        try {
+          await this.#openSession();
+          break;
+        } catch (err) {
+          if (this.#closing || tried >= this.#nodes.size) throw err;
+          this.#opts.logger.warn({ node: maskUrl(this.#nodeUrl), err: this.#safeMessage(err) }, 'cannot connect to this broker node; trying the next');
+          this.#nodes.next();
+        }
+      }
     } catch (err) {
       this.#connecting = undefined;
       if (this.#closing) throw this.#closedError();
       this.#state = 'idle';
-      const error = toBrokerError('cannot connect to the broker', err, this.#url);
+      const error = toBrokerError('cannot connect to the broker', err, this.#nodeUrl);
       this.#rejectWaiters(error);
       this.#publisher.rejectWaiting(error);
       throw error;
     }
   }
 
-  /** One connection attempt; on success the session is installed and the state is 'open'. */
-  #openSession(): Promise<void> {
+  /** One connection attempt; on success the session is installed and the state is 'open'. Resolves with the expired queues it declared again. */
+  #openSession(): Promise<string[]> {
     const attempt = this.#setUpSession();
     this.#attempt = attempt;
     const clear = (): void => {
@@ -197,15 +228,17 @@ export class AmqpBroker extends EventEmitter implements Broker {
     return attempt;
   }
 
-  async #setUpSession(): Promise<void> {
+  async #setUpSession(): Promise<string[]> {
+    let recreated: string[] = [];
     const generation = ++this.#generation;
-    const session = await AmqpSession.open(this.#amqpUrl, socketOptions(this.#opts), generation, this.#opts.logger, (err) =>
+    const session = await AmqpSession.open(this.#amqpUrls[this.#nodes.current]!, socketOptions(this.#opts), generation, this.#opts.logger, (err) =>
       this.#onSessionLost(generation, err),
     );
     if (this.#opts.idleUnref) session.unref();
     this.#live = session;
     try {
       const confirmChannel = await session.openConfirmChannel();
+      recreated = await this.#expiredQueues(session);
       await this.#registry.replay(sessionTopology(session), (what, err) => {
         if (!session.alive) throw err;
         this.#opts.logger.warn({ err: this.#safeMessage(err) }, `could not declare ${what} again after reconnecting; skipped`);
@@ -234,6 +267,31 @@ export class AmqpBroker extends EventEmitter implements Broker {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.resolve(session);
+    return recreated;
+  }
+
+  /**
+   * Queues declared with an expiry (and so meant to outlive a lost connection) that no longer
+   * exist: the replay that follows declares them again, but what was routed to them meanwhile is
+   * gone, and their owners (the rpc backend) must hear it. A passive declare each, on a channel
+   * of its own since a missing queue closes the channel with 404.
+   */
+  async #expiredQueues(session: AmqpSession): Promise<string[]> {
+    const candidates = this.#registry.queuesWithExpiry();
+    const missing = await Promise.all(
+      candidates.map((name) =>
+        session
+          .throwaway((ch) => ch.checkQueue(name))
+          .then(
+            () => undefined,
+            (err: unknown) => {
+              if (replyCode(err) === 404) return name;
+              throw err;
+            },
+          ),
+      ),
+    );
+    return missing.filter((n): n is string => n !== undefined);
   }
 
   #onSessionLost(generation: number, err: Error | undefined): void {
@@ -246,25 +304,51 @@ export class AmqpBroker extends EventEmitter implements Broker {
 
   async #recover(err: Error | undefined): Promise<void> {
     this.#state = 'recovering';
-    const cause = err ? toBrokerError('lost the broker connection', err, this.#url) : undefined;
+    const lost = this.#nodeUrl;
+    const cause = err ? toBrokerError('lost the broker connection', err, lost) : undefined;
     this.#opts.logger.warn({ err: cause?.message }, 'broker connection lost; reconnecting');
     this.#emitSafely('disconnected', cause);
+    const max = this.#opts.reconnectMaxRetries;
+    // With a URL list the node that failed is probably down: start with the next one, and move
+    // on after every failed attempt. The backoff grows per pass over the nodes, not per attempt,
+    // so a dead node costs one short attempt, not a doubled wait.
+    const nodes = this.#nodes.size;
+    if (nodes > 1) this.#nodes.next();
     for (let attempt = 0; ; attempt++) {
-      await this.#pause(fullJitterDelay(attempt, this.#opts.reconnectInitialDelayMs, this.#opts.reconnectMaxDelayMs));
+      await this.#pause(fullJitterDelay(Math.floor(attempt / nodes), this.#opts.reconnectInitialDelayMs, this.#opts.reconnectMaxDelayMs));
       if (this.#closing) return;
+      let recreatedQueues: string[];
       try {
-        await this.#openSession();
+        recreatedQueues = await this.#openSession();
       } catch (e) {
         if (this.#closing) return;
-        if (isPermanentConnectFailure(e)) {
-          this.#fatal(toBrokerError('the broker refused the reconnection', e, this.#url));
+        const failed = attempt + 1;
+        if (max > 0 && failed >= max) {
+          const last = toBrokerError('last attempt', e, this.#nodeUrl);
+          this.#fatal(
+            new BrokerGaveUpError(failed, `gave up reconnecting to the broker (${this.displayUrl}) after ${failed} failed attempts; ${last.message}`),
+          );
           return;
         }
-        this.#opts.logger.warn({ attempt: attempt + 1, err: this.#safeMessage(e) }, 'reconnect attempt failed; retrying');
+        // A refusal (permissions cleared, a vhost being recreated, credentials rotated) is retried
+        // too: it was accepted before, so an operator may well be fixing it right now, and a worker
+        // that stops for good leaves its queues without consumers until someone notices.
+        const refused = isPermanentConnectFailure(e);
+        this.#opts.logger.warn(
+          { attempt: failed, maxRetries: max || null, node: maskUrl(this.#nodeUrl), err: this.#safeMessage(e) },
+          refused ? 'the broker refused the reconnection; retrying' : 'reconnect attempt failed; retrying',
+        );
+        if (nodes > 1) this.#nodes.next();
         continue;
       }
-      this.#opts.logger.warn({ attempts: attempt + 1 }, 'broker connection restored');
-      this.#emitSafely('reconnected');
+      const node = maskUrl(this.#nodeUrl);
+      if (nodes > 1 && this.#nodeUrl !== lost) {
+        this.#opts.logger.warn({ attempts: attempt + 1, node, from: maskUrl(lost) }, `broker connection restored on another node: ${node}`);
+      } else {
+        this.#opts.logger.warn({ attempts: attempt + 1, node }, 'broker connection restored');
+      }
+      if (recreatedQueues.length > 0) this.#opts.logger.warn({ queues: recreatedQueues }, 'queues had expired while disconnected and were declared anew');
+      this.#emitSafely('reconnected', { recreatedQueues });
       return;
     }
   }
@@ -293,7 +377,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
   }
 
   /** A non-recoverable failure: stop everything and report it once. */
-  #fatal(err: BrokerError): void {
+  #fatal(err: BrokerGaveUpError): void {
     this.#state = 'closed';
     this.#closing ??= Promise.resolve();
     this.#rejectWaiters(err);
@@ -330,6 +414,20 @@ export class AmqpBroker extends EventEmitter implements Broker {
     this.#registry.recordBinding({ queue, exchange, routingKey });
   }
 
+  /**
+   * Make a quorum queue reachable by Celery 5.5's native delayed delivery (see
+   * native-delayed-delivery.ts): the celery_delayed_* levels are declared once per broker, then
+   * the queue is bound to celery_delayed_delivery. Delayed publishes to quorum queues go that way.
+   */
+  bindNativeDelayedDelivery(queue: string): Promise<void> {
+    return this.#native.bind(queue);
+  }
+
+  async #bindExchange(destination: string, source: string, routingKey: string): Promise<void> {
+    await this.#adminOp(`bind exchange '${destination}' to exchange '${source}'`, (ch) => ch.bindExchange(destination, source, routingKey));
+    this.#registry.recordExchangeBinding({ destination, source, routingKey });
+  }
+
   /** Delete a queue; our consumers of it end quietly (the server cancels them). */
   async deleteQueue(name: string): Promise<void> {
     this.#registry.forgetQueue(name);
@@ -357,7 +455,12 @@ export class AmqpBroker extends EventEmitter implements Broker {
   publish(exchange: string, routingKey: string, message: OutgoingMessage, options?: PublishOptions): Promise<void> {
     if (this.#state === 'idle') return Promise.reject(this.#notConnectedError());
     if (this.#state === 'closed') return Promise.reject(this.#closedError());
-    if (options?.delayMs !== undefined) return this.#delays.publish(exchange, routingKey, message, options);
+    if (options?.delayMs !== undefined) {
+      // A quorum queue's delays go through quorum levels too (Celery 5.5's topology): a classic
+      // tier queue would lose parked tasks with its node on a cluster.
+      if (exchange === '' && this.#registry.queueOptions(routingKey)?.queueType === 'quorum') return this.#native.publish(routingKey, message, options.delayMs);
+      return this.#delays.publish(exchange, routingKey, message, options);
+    }
     return this.#publisher.publish(exchange, routingKey, message.body, toPublishOptions(message));
   }
 
@@ -382,7 +485,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
         // The connection died under us: subscribe on the next one.
         if (!session.alive && !this.#closing) continue;
         this.#consumers.delete(tag);
-        throw toBrokerError(`cannot consume from queue '${queue}'`, err, this.#url);
+        throw toBrokerError(`cannot consume from queue '${queue}'`, err, this.#nodeUrl);
       }
     }
   }
@@ -421,7 +524,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
         const code = replyCode(err);
         if (code !== undefined && absentCodes.includes(code)) return undefined;
         if (code !== undefined || this.#closing || attempt >= TOPOLOGY_ATTEMPTS) {
-          throw toBrokerError(`cannot ${what}`, err, this.#url);
+          throw toBrokerError(`cannot ${what}`, err, this.#nodeUrl);
         }
       }
     }
@@ -462,7 +565,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
   #dropConsumer(consumer: ManagedConsumer, err: unknown): void {
     consumer.kill();
     this.#consumers.delete(consumer.tag);
-    const error = err instanceof BrokerError ? err : toBrokerError(`consumer of queue '${consumer.queue}' stopped`, err, this.#url);
+    const error = err instanceof BrokerError ? err : toBrokerError(`consumer of queue '${consumer.queue}' stopped`, err, this.#nodeUrl);
     this.#opts.logger.error({ queue: consumer.queue, consumerTag: consumer.tag, err: error.message }, 'consumer stopped for good');
     process.nextTick(() => this.emit('error', error));
   }
@@ -488,6 +591,16 @@ export class AmqpBroker extends EventEmitter implements Broker {
     } catch (err) {
       this.#opts.logger.error({ err, event }, 'a broker event listener threw');
     }
+  }
+
+  /** The node in use (or being tried). */
+  get #nodeUrl(): string {
+    return this.#urls[this.#nodes.current]!;
+  }
+
+  /** The broker node in use now, password masked (of a URL list, the one connected to). */
+  get nodeUrl(): string {
+    return maskUrl(this.#nodeUrl);
   }
 
   #safeMessage(err: unknown): string {

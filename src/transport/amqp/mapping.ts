@@ -61,6 +61,11 @@ export function toAssertQueueOptions(options: QueueOptions): Options.AssertQueue
   if (options.deadLetterExchange !== undefined) args['x-dead-letter-exchange'] = options.deadLetterExchange;
   if (options.deadLetterRoutingKey !== undefined) args['x-dead-letter-routing-key'] = options.deadLetterRoutingKey;
   if (options.queueType !== undefined) args['x-queue-type'] = options.queueType;
+  if (options.overflow !== undefined) args['x-overflow'] = options.overflow;
+  // RabbitMQ falls back to at-most-once dead-lettering unless the queue rejects publishes when full.
+  else if (options.deadLetterStrategy === 'at-least-once') args['x-overflow'] = 'reject-publish';
+  if (options.deliveryLimit !== undefined) args['x-delivery-limit'] = options.deliveryLimit;
+  if (options.deadLetterStrategy !== undefined) args['x-dead-letter-strategy'] = options.deadLetterStrategy;
   if (Object.keys(args).length) out.arguments = toFieldTable(args);
   return out;
 }

@@ -4,6 +4,7 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { SocketOptions } from 'amqplib';
 import { DEFAULT_DELAY_TIER_PREFIX } from './delay-tiers.js';
+import type { FailoverStrategy } from './failover.js';
 
 /**
  * The logging the adapter needs: a structural subset of pino's Logger, so the app's logger
@@ -33,6 +34,13 @@ export interface AmqpBrokerOptions {
    * within about 3 s of the broker's return (the fault suite holds it to 5 s).
    */
   reconnectMaxDelayMs?: number;
+  /**
+   * Failed reconnect attempts after a running connection was lost before the broker gives up
+   * (closes for good and emits 'error' with a BrokerGaveUpError). Default 0: never give up.
+   */
+  reconnectMaxRetries?: number;
+  /** Order in which the nodes of a URL list are tried (Celery's broker_failover_strategy). Default 'round-robin'. */
+  failoverStrategy?: FailoverStrategy;
   /** Publishes accepted while disconnected before new ones are refused. Default 10,000. */
   maxBufferedPublishes?: number;
   /** How long close() waits for outstanding publisher confirms. Default 5 s. */
@@ -57,6 +65,8 @@ export interface ResolvedAmqpOptions {
   readonly connectTimeoutMs: number;
   readonly reconnectInitialDelayMs: number;
   readonly reconnectMaxDelayMs: number;
+  readonly reconnectMaxRetries: number;
+  readonly failoverStrategy: FailoverStrategy;
   readonly maxBufferedPublishes: number;
   readonly closeTimeoutMs: number;
   readonly connectionName: string;
@@ -84,6 +94,8 @@ export function resolveOptions(options: AmqpBrokerOptions = {}): ResolvedAmqpOpt
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     reconnectInitialDelayMs: options.reconnectInitialDelayMs ?? 100,
     reconnectMaxDelayMs: options.reconnectMaxDelayMs ?? 3_000,
+    reconnectMaxRetries: options.reconnectMaxRetries ?? 0,
+    failoverStrategy: options.failoverStrategy ?? 'round-robin',
     maxBufferedPublishes: options.maxBufferedPublishes ?? 10_000,
     closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
     connectionName: options.connectionName ?? 'celeryts',

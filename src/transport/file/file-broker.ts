@@ -144,7 +144,9 @@ export class FileBroker extends EventEmitter implements Broker, ConsumerHost, Re
   /** Declare a queue (idempotent). */
   async declareQueue(name: string, options: QueueOptions = {}): Promise<void> {
     this.ensureOpen();
-    if (options.queueType === 'quorum') throw new BrokerError(`queue '${name}': the file broker does not support queueType 'quorum'`);
+    if (options.queueType === 'quorum' || options.deliveryLimit !== undefined || options.deadLetterStrategy !== undefined || options.overflow !== undefined) {
+      throw new BrokerError(`queue '${name}': the file broker does not support quorum queues (queueType, deliveryLimit, deadLetterStrategy, overflow)`);
+    }
     const meta = await asBrokerError(`declaring queue '${name}'`, this.queues.declare(name, options));
     if (meta.owner === SELF_OWNER && isOwnedQueue(meta)) this.ownedHere.add(name);
   }

@@ -44,6 +44,9 @@ function checkOptions(name: string, o: QueueOptions, caps: BrokerCapabilities, t
     throw new BrokerError(`queue '${name}': the ${transport} broker does not support ${what}`);
   };
   if (o.queueType === 'quorum' && !caps.quorumQueues) refuse("queueType 'quorum'");
+  if ((o.deliveryLimit !== undefined || o.deadLetterStrategy !== undefined) && !caps.quorumQueues)
+    refuse('deliveryLimit and deadLetterStrategy (quorum queues)');
+  if (o.overflow !== undefined) refuse('overflow');
   if ((o.deadLetterExchange !== undefined || o.deadLetterRoutingKey !== undefined) && !caps.deadLetter) refuse('dead-letter exchanges');
   if (o.messageTtlMs !== undefined && !caps.messageTtl) refuse('messageTtlMs (message expiry)');
   if (o.expiresMs !== undefined && !caps.queueExpiry) refuse('expiresMs (queue expiry)');

@@ -162,7 +162,7 @@ export class ThreadRunner implements TaskRunner {
   ) {}
 
   /** Thread ids, for inspect stats. */
-  get threadIds(): number[] {
+  processes(): number[] {
     return this.#slots.map((s) => s.thread.threadId);
   }
 
