@@ -8,7 +8,6 @@ import { BrokerGaveUpError } from '../core/errors.js';
 import { BeatService } from '../beat/beat-service.js';
 import { capOldSpaceGrowth } from '../util/old-space-growth.js';
 import { capSemiSpace } from '../util/semi-space-cap.js';
-import { defaults } from '../config/schema.js';
 import { maskUrl } from '../util/mask-url.js';
 import { addCommonOptions, appFromFlags, moduleRefsFromCli, reportError, type CommonFlags } from './common.js';
 import { connectWithRetry } from './connect-retry.js';
@@ -32,6 +31,8 @@ interface WorkerFlags extends CommonFlags {
   pidfile?: string;
   logfile?: string;
   beat?: boolean;
+  withoutRemoteControl?: boolean;
+  controlCommands?: string[];
 }
 
 /** `celeryts worker`: thin: flags -> app options -> Worker; signals -> warm/cold shutdown. */
@@ -54,6 +55,8 @@ export function workerCommand(): Command {
     .option('--no-retry-on-startup', 'exit at once when the broker is down at start')
     .option('--pidfile <file>', "write the worker's pid here (refused if a running process holds it; removed at exit)")
     .option('-f, --logfile <file>', 'append logs to this file instead of stderr')
+    .option('--without-remote-control', 'answer no inspect/control requests (config workerEnableRemoteControl: false)')
+    .option('--control-commands <names>', 'answer only these control commands, comma separated (config controlCommands)', collect)
     .option('-B, --beat', "also run beat (the config's periodic tasks) in this process; any number of workers may: one leads");
   addCommonOptions(cmd).addHelpText(
     'after',
@@ -94,10 +97,6 @@ script): npx does not pass SIGTERM on.`,
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    // Before loading config and tasks, which would otherwise grow the young generation past the
-    // cap for good (see semi-space-cap.ts); the configured size replaces it once known.
-    capSemiSpace(defaults().workerMaxSemiSpaceMb);
-    capOldSpaceGrowth(defaults().workerHeapGrowingPercent);
     try {
       const app = await appFromFlags(flags, {
         ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
@@ -110,13 +109,16 @@ script): npx does not pass SIGTERM on.`,
         ...(flags.timeLimit !== undefined ? { taskTimeLimit: flags.timeLimit } : {}),
         ...(flags.softTimeLimit !== undefined ? { taskSoftTimeLimit: flags.softTimeLimit } : {}),
         ...(flags.taskEvents ? { sendEvents: true } : {}),
+        ...(flags.withoutRemoteControl ? { workerEnableRemoteControl: false } : {}),
+        ...(flags.controlCommands ? { controlCommands: flags.controlCommands } : {}),
         ...(flags.retryOnStartup !== undefined ? { brokerConnectionRetryOnStartup: flags.retryOnStartup } : {}),
         ...(flags.logfile ? { logFile: path.resolve(flags.logfile) } : {}),
       });
       if (flags.pidfile) holdPidfile(flags.pidfile);
       const modules = moduleRefsFromCli(flags.app);
       await app.loadTasks(modules);
-      // The process is the worker's: size its young generation for draining (see semi-space-cap.ts).
+      // The process is the worker's: size its heap for draining, as configured (bin/celeryts.js set
+      // the defaults before the CLI loaded, see worker-heap.ts).
       const cap = capSemiSpace(app.config.workerMaxSemiSpaceMb);
       const growth = capOldSpaceGrowth(app.config.workerHeapGrowingPercent);
       app.log.debug(
