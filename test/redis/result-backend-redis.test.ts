@@ -72,8 +72,7 @@ describe('Redis result backend (file broker, redis:// results)', () => {
 
   it('a thousand concurrent waits share one subscriber connection and all resolve', async () => {
     const subscribers = async () =>
-      (await redis.client('LIST'))
-        .toString()
+      String(await redis.client('LIST'))
         .split('\n')
         .filter((l) => / name=celeryts-results-sub /.test(l)).length;
     const reader = await createApp({ cwd: E2E, brokerUrl, resultBackend: backend, logLevel: 'silent', setAsCurrent: false });
