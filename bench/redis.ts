@@ -2,13 +2,16 @@
  * Drain rates on Redis, in one run: celeryts (early and late acks), BullMQ (no-op processor,
  * same concurrency) and Python Celery (prefork, -c 2), with ratios; and the celeryts worker's
  * peak RSS draining 100,000. Usage: `npm run bench:redis -- [--n 20000] [--rss-n 100000]
- * [--py-n 4000] [--only early,late,bullmq,python,rss] [--broker redis://127.0.0.1:6379/3] [--cpu-prof DIR]`
- * (`--cpu-prof`: a V8 CPU profile of each celeryts worker in DIR/<kind>, for bench/profile-summary.ts).
+ * [--py-n 4000] [--only early,late,bullmq,python,rss] [--broker redis://127.0.0.1:6379/3]
+ * [--rounds 3] [--variant NAME=DIR]... [--cpu-prof DIR]`. `--rounds`: every drain once per round,
+ * interleaved, medians reported; `--variant`: early and rss drains by another built checkout
+ * (e.g. the last commit) in the same rounds; `--cpu-prof`: a V8 CPU profile of each celeryts
+ * worker in DIR/<kind>, for bench/profile-summary.ts.
  * Each drain: a fresh queue filled before the consumer starts with [mark(start), noop x N,
  * mark(end)]; the rate is N over the time between the two markers.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +32,8 @@ const { values } = parseArgs({
     'py-n': { type: 'string', default: '4000' },
     only: { type: 'string', default: 'early,late,bullmq,python,rss' },
     'cpu-prof': { type: 'string' },
+    rounds: { type: 'string', default: '1' },
+    variant: { type: 'string', multiple: true },
     broker: { type: 'string', default: process.env['CELERYTS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379/15' },
   },
 });
@@ -88,12 +93,13 @@ async function drain(kind: string, n: number, fill: (q: string, marks: [string, 
 }
 
 const profDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
-const profile = (kind: string) => (profDir ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${path.join(profDir, kind)}`] : []);
-const celeryts = (q: string, extra: string[]): Launch => ({
+const profile = (label: string) => (profDir ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${path.join(profDir, label)}`] : []);
+/** A celeryts worker of checkout `root` (this one by default); `label` names its profile folder. */
+const celeryts = (label: string, q: string, extra: string[], root = REPO): Launch => ({
   cmd: process.execPath,
   args: [
-    ...profile(q.split('.')[1]!),
-    path.join(REPO, 'bin', 'celeryts.js'),
+    ...profile(label),
+    path.join(root, 'bin', 'celeryts.js'),
     'worker',
     '--config',
     path.join(HERE, 'celeryts.config.ts'),
@@ -107,83 +113,122 @@ const celeryts = (q: string, extra: string[]): Launch => ({
 });
 
 const n = Number(values.n);
-const rows: Array<[string, Drain | undefined, string]> = [];
+const rn = Number(values['rss-n']);
+const pn = Number(values['py-n']);
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
-try {
+const ASYNC = ['-c', '100', '--prefetch-multiplier', '5'];
+
+/** One row of the table: a drain run once per round. */
+interface Kind {
+  key: string;
+  label: string;
+  n: number;
+  fill: (q: string, marks: [string, string]) => Promise<void>;
+  launch: (q: string) => Launch;
+}
+const kinds: Kind[] = [];
+const celeryFill = (count: number) => (q: string, m: [string, string]) => fillCelery(q, count, m);
+if (only.has('early'))
+  kinds.push({
+    key: 'early',
+    label: 'celeryts early ack (-c 100 --prefetch-multiplier 5)',
+    n,
+    fill: celeryFill(n),
+    launch: (q) => celeryts('early', q, ASYNC),
+  });
+if (only.has('late'))
+  kinds.push({
+    key: 'late',
+    label: 'celeryts --acks-late (-c 100 --prefetch-multiplier 5)',
+    n,
+    fill: celeryFill(n),
+    launch: (q) => celeryts('late', q, [...ASYNC, '--acks-late']),
+  });
+if (only.has('bullmq'))
+  kinds.push({
+    key: 'bullmq',
+    label: 'BullMQ worker (concurrency 100, no-op)',
+    n,
+    fill: (q, m) => fillBull(q, n, m),
+    launch: (q) => ({ cmd: process.execPath, args: ['--import', 'tsx', path.join(HERE, 'bullmq-worker.ts'), url, q, '100'] }),
+  });
+if (only.has('python'))
+  kinds.push({
+    key: 'python',
+    label: `Python Celery prefork -c 2 (N = ${fmt(pn)})`,
+    n: pn,
+    fill: celeryFill(pn),
+    launch: (q) => ({
+      cmd: '/usr/bin/python3',
+      args: ['-m', 'celery', '-A', 'proj', 'worker', '-Q', q, '-c', '2', '-l', 'INFO'],
+      cwd: path.join(REPO, 'test', 'interop', 'py'),
+      env: { BROKER_URL: url },
+    }),
+  });
+if (only.has('rss'))
+  kinds.push({
+    key: 'rss',
+    label: `celeryts worker peak RSS draining ${fmt(rn)} (defaults)`,
+    n: rn,
+    fill: celeryFill(rn),
+    launch: (q) => celeryts('rss', q, []),
+  });
+// Another build (e.g. the last commit, built, with this bench/ in it) next to this one, round by round.
+for (const spec of values.variant ?? []) {
+  const [name, dir] = spec.split('=');
+  const root = dir ? path.resolve(dir) : '';
+  if (!name || !existsSync(path.join(root, 'bin', 'celeryts.js'))) throw new Error(`--variant ${spec}: want NAME=DIR with a built celeryts checkout in DIR`);
   if (only.has('early'))
-    rows.push([
-      'celeryts early ack (-c 100 --prefetch-multiplier 5)',
-      await drain(
-        'early',
-        n,
-        (q, m) => fillCelery(q, n, m),
-        (q) => celeryts(q, ['-c', '100', '--prefetch-multiplier', '5']),
-      ),
-      'early',
-    ]);
-  if (only.has('late'))
-    rows.push([
-      'celeryts --acks-late (-c 100 --prefetch-multiplier 5)',
-      await drain(
-        'late',
-        n,
-        (q, m) => fillCelery(q, n, m),
-        (q) => celeryts(q, ['-c', '100', '--prefetch-multiplier', '5', '--acks-late']),
-      ),
-      'late',
-    ]);
-  if (only.has('bullmq'))
-    rows.push([
-      'BullMQ worker (concurrency 100, no-op)',
-      await drain(
-        'bullmq',
-        n,
-        (q, m) => fillBull(q, n, m),
-        (q) => ({ cmd: process.execPath, args: ['--import', 'tsx', path.join(HERE, 'bullmq-worker.ts'), url, q, '100'] }),
-      ),
-      'bullmq',
-    ]);
-  if (only.has('python')) {
-    const pn = Number(values['py-n']);
-    rows.push([
-      `Python Celery prefork -c 2 (N = ${fmt(pn)})`,
-      await drain(
-        'python',
-        pn,
-        (q, m) => fillCelery(q, pn, m),
-        (q) => ({
-          cmd: '/usr/bin/python3',
-          args: ['-m', 'celery', '-A', 'proj', 'worker', '-Q', q, '-c', '2', '-l', 'INFO'],
-          cwd: path.join(REPO, 'test', 'interop', 'py'),
-          env: { BROKER_URL: url },
-        }),
-      ),
-      'python',
-    ]);
-  }
-  if (only.has('rss')) {
-    const rn = Number(values['rss-n']);
-    rows.push([
-      `celeryts worker peak RSS draining ${fmt(rn)} (defaults)`,
-      await drain(
-        'rss',
-        rn,
-        (q, m) => fillCelery(q, rn, m),
-        (q) => celeryts(q, []),
-      ),
-      'rss',
-    ]);
-  }
+    kinds.push({
+      key: `early-${name}`,
+      label: `celeryts early ack, ${name}`,
+      n,
+      fill: celeryFill(n),
+      launch: (q) => celeryts(`early-${name}`, q, ASYNC, root),
+    });
+  if (only.has('rss'))
+    kinds.push({
+      key: `rss-${name}`,
+      label: `celeryts worker draining ${fmt(rn)} (defaults), ${name}`,
+      n: rn,
+      fill: celeryFill(rn),
+      launch: (q) => celeryts(`rss-${name}`, q, [], root),
+    });
+}
+
+const rounds = Number(values.rounds);
+const results = new Map<string, Drain[]>();
+try {
+  for (let round = 1; round <= rounds; round++)
+    for (const k of kinds) {
+      const d = await drain(k.key.replace(/[^a-z0-9]/gi, ''), k.n, k.fill, k.launch);
+      results.set(k.key, [...(results.get(k.key) ?? []), d]);
+      process.stderr.write(
+        `[bench] round ${round} ${k.key}: ${fmt(d.rate)} tasks/s, ${d.cpuUsPerTask.toFixed(1)} µs CPU/task, peak RSS ${d.peakRssMb.toFixed(1)} MB\n`,
+      );
+    }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
-const bull = rows.find((r) => r[2] === 'bullmq')?.[1]?.rate;
-const py = rows.find((r) => r[2] === 'python')?.[1]?.rate;
-console.log(`\nRedis ${url}, N = ${fmt(n)}\n`);
+const median = (xs: number[]) => {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length % 2 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2;
+};
+const summary = new Map(
+  [...results].map(([key, ds]) => [
+    key,
+    { rate: median(ds.map((d) => d.rate)), cpuUsPerTask: median(ds.map((d) => d.cpuUsPerTask)), rss: ds.map((d) => d.peakRssMb) },
+  ]),
+);
+const bull = summary.get('bullmq')?.rate;
+const py = summary.get('python')?.rate;
+console.log(`\nRedis ${url}, N = ${fmt(n)}, ${rounds} round(s): medians (peak RSS: every round)\n`);
 console.log('| measurement | tasks/s | x BullMQ | x Python Celery | consumer CPU µs/task | peak RSS |');
 console.log('| --- | --- | --- | --- | --- | --- |');
-for (const [label, d] of rows) {
+for (const k of kinds) {
+  const d = summary.get(k.key);
   if (!d) continue;
   const ratio = (base: number | undefined) => (base ? (d.rate / base).toFixed(2) : '');
-  console.log(`| ${label} | ${fmt(d.rate)} | ${ratio(bull)} | ${ratio(py)} | ${d.cpuUsPerTask.toFixed(1)} | ${d.peakRssMb.toFixed(1)} MB |`);
+  const rss = `${d.rss.map((r) => r.toFixed(1)).join(', ')} MB${d.rss.length > 1 ? ` (median ${median(d.rss).toFixed(1)})` : ''}`;
+  console.log(`| ${k.label} | ${fmt(d.rate)} | ${ratio(bull)} | ${ratio(py)} | ${d.cpuUsPerTask.toFixed(1)} | ${rss} |`);
 }

@@ -8,6 +8,8 @@ import type { Broker } from './core/broker.js';
 import type { AppPort } from './core/app-port.js';
 import { setCurrentApp } from './core/app-port.js';
 import { TaskRegistry } from './core/registry.js';
+import { GroupResult } from './core/canvas.js';
+import { ChordError, ResultUnavailableError } from './core/errors.js';
 import type { AsyncResult } from './core/result.js';
 import type { SendOptions } from './core/send-options.js';
 import type { Task } from './core/task.js';
@@ -152,6 +154,33 @@ export class App implements AppPort {
     return (await this.backend()).lookup<R>(taskId);
   }
 
+  /** Store a chord's header size before its header is sent; ChordError when the backend cannot join chords. */
+  async prepareChord(groupId: string, size: number): Promise<void> {
+    const backend = await this.backend();
+    if (!backend.chords) {
+      throw new ChordError(
+        `the ${backend.name} result backend does not support chords: a chord needs a backend that stores results and joins them (resultBackend: 'redis://...'), as in Celery`,
+      );
+    }
+    await backend.chords.setChordSize(groupId, size);
+  }
+
+  /** Save a group's member ids (GroupResult.save()). */
+  async saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
+    const backend = await this.backend();
+    if (!backend.groups) throw new ResultUnavailableError(`the ${backend.name} result backend cannot save groups; use resultBackend: 'redis://...'`);
+    await backend.groups.saveGroup(groupId, taskIds);
+  }
+
+  /** A saved group by id (Celery's GroupResult.restore), or null when none is saved under it. */
+  async groupResult<R extends unknown[] = unknown[]>(groupId: string): Promise<GroupResult<R> | null> {
+    const backend = await this.backend();
+    if (!backend.groups) throw new ResultUnavailableError(`the ${backend.name} result backend cannot restore groups; use resultBackend: 'redis://...'`);
+    const ids = await backend.groups.restoreGroup(groupId);
+    if (!ids) return null;
+    return new GroupResult<R>(groupId, await Promise.all(ids.map((id) => backend.lookup(id))));
+  }
+
   /** The task's canonical name, deriving it on first use. */
   async nameOf(task: Task<any, any>): Promise<string> {
     if (task.hasName) return task.name;
@@ -168,7 +197,7 @@ export class App implements AppPort {
 
   /** Remote control client (inspect/control). */
   async control(): Promise<ControlClient> {
-    this.#control ??= new ControlClient(await this.broker());
+    this.#control ??= new ControlClient(await this.broker(), this.config.controlSecret);
     return this.#control;
   }
 

@@ -8,7 +8,7 @@ import { createApp } from './app.js';
 
 export { task, Task, createdTasks, type TaskOptions, type TaskClass, type TaskOf, type ExceptionDetails } from './core/task.js';
 export { Signature, type SignatureJSON } from './core/signature.js';
-export { chain, group, Chain, Group, GroupResult } from './core/canvas.js';
+export { chain, chord, group, Chain, Chord, Group, GroupResult } from './core/canvas.js';
 export { Retry, MaxRetriesExceededError, type RetryOptions } from './core/retry.js';
 export type { Request } from './core/request.js';
 export type { AsyncResult } from './core/result.js';

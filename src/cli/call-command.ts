@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { App } from '../app.js';
 import { ResultTimeoutError, TaskFailedError } from '../core/errors.js';
 import type { SendOptions } from '../core/send-options.js';
-import { prepareTaskSent, publishTaskSent } from '../worker/events/task-sent.js';
+import { prepareTaskSent, publishTaskSent } from '../client/task-sent.js';
 import { addCommonOptions, announce, appFromFlags, moduleRefsFromCli, reportError, type CommonFlags } from './common.js';
 import { collect, jsonOption, parseTaskArg, seconds } from './parse-args.js';
 

@@ -8,7 +8,6 @@ import { BrokerGaveUpError } from '../core/errors.js';
 import { BeatService } from '../beat/beat-service.js';
 import { capOldSpaceGrowth } from '../util/old-space-growth.js';
 import { capSemiSpace } from '../util/semi-space-cap.js';
-import { defaults } from '../config/schema.js';
 import { maskUrl } from '../util/mask-url.js';
 import { addCommonOptions, appFromFlags, moduleRefsFromCli, reportError, type CommonFlags } from './common.js';
 import { connectWithRetry } from './connect-retry.js';
@@ -32,6 +31,8 @@ interface WorkerFlags extends CommonFlags {
   pidfile?: string;
   logfile?: string;
   beat?: boolean;
+  withoutRemoteControl?: boolean;
+  controlCommands?: string[];
 }
 
 /** `celeryts worker`: thin: flags -> app options -> Worker; signals -> warm/cold shutdown. */
@@ -54,6 +55,8 @@ export function workerCommand(): Command {
     .option('--no-retry-on-startup', 'exit at once when the broker is down at start')
     .option('--pidfile <file>', "write the worker's pid here (refused if a running process holds it; removed at exit)")
     .option('-f, --logfile <file>', 'append logs to this file instead of stderr')
+    .option('--without-remote-control', 'answer no inspect/control requests (config workerEnableRemoteControl: false)')
+    .option('--control-commands <names>', 'answer only these control commands, comma separated (config controlCommands)', collect)
     .option('-B, --beat', "also run beat (the config's periodic tasks) in this process; any number of workers may: one leads");
   addCommonOptions(cmd).addHelpText(
     'after',
@@ -84,22 +87,16 @@ script): npx does not pass SIGTERM on.`,
         process.exit(1);
       }
       const w = worker;
+      // Exits from the 'stopped' listener below, once the app is closed too.
       void Promise.resolve(beat?.stop())
         .then(() => w.stop())
-        .then(
-          () => process.exit(0),
-          (err) => {
-            process.exitCode = reportError(err);
-            process.exit();
-          },
-        );
+        .catch((err: unknown) => {
+          process.exitCode = reportError(err);
+          process.exit();
+        });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    // Before loading config and tasks, which would otherwise grow the young generation past the
-    // cap for good (see semi-space-cap.ts); the configured size replaces it once known.
-    capSemiSpace(defaults().workerMaxSemiSpaceMb);
-    capOldSpaceGrowth(defaults().workerHeapGrowingPercent);
     try {
       const app = await appFromFlags(flags, {
         ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
@@ -112,13 +109,16 @@ script): npx does not pass SIGTERM on.`,
         ...(flags.timeLimit !== undefined ? { taskTimeLimit: flags.timeLimit } : {}),
         ...(flags.softTimeLimit !== undefined ? { taskSoftTimeLimit: flags.softTimeLimit } : {}),
         ...(flags.taskEvents ? { sendEvents: true } : {}),
+        ...(flags.withoutRemoteControl ? { workerEnableRemoteControl: false } : {}),
+        ...(flags.controlCommands ? { controlCommands: flags.controlCommands } : {}),
         ...(flags.retryOnStartup !== undefined ? { brokerConnectionRetryOnStartup: flags.retryOnStartup } : {}),
         ...(flags.logfile ? { logFile: path.resolve(flags.logfile) } : {}),
       });
       if (flags.pidfile) holdPidfile(flags.pidfile);
       const modules = moduleRefsFromCli(flags.app);
       await app.loadTasks(modules);
-      // The process is the worker's: size its young generation for draining (see semi-space-cap.ts).
+      // The process is the worker's: size its heap for draining, as configured (bin/celeryts.js set
+      // the defaults before the CLI loaded, see worker-heap.ts).
       const cap = capSemiSpace(app.config.workerMaxSemiSpaceMb);
       const growth = capOldSpaceGrowth(app.config.workerHeapGrowingPercent);
       app.log.debug(
@@ -172,6 +172,14 @@ script): npx does not pass SIGTERM on.`,
       process.exitCode = reportError(err);
       process.exit();
     }
-    worker.once('stopped', () => void Promise.resolve(beat?.stop()).finally(() => process.exit(0)));
+    // However the worker stopped (a signal, remote shutdown), the app is this command's to close.
+    const app = worker.app;
+    worker.once(
+      'stopped',
+      () =>
+        void Promise.resolve(beat?.stop())
+          .then(() => app.close())
+          .finally(() => process.exit(0)),
+    );
   });
 }

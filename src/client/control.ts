@@ -9,6 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
+import { signControl } from '../core/control-signature.js';
+import { encodePidboxRequest, parsePidboxReply, pidboxProperties } from '../core/wire/pidbox.js';
 import { CONTROL_MESSAGE_TTL_MS, CONTROL_QUEUE_EXPIRES_MS, declarePidboxExchanges, PIDBOX_EXCHANGE, REPLY_PIDBOX_EXCHANGE } from '../core/topology.js';
 
 /** Options of one broadcast. */
@@ -32,7 +34,11 @@ export class ControlClient {
   readonly #collectors = new Map<string, Collector>();
   #clock = 0;
 
-  constructor(private readonly broker: Broker) {}
+  /** `secret`: sign every request (config controlSecret; see core/control-signature.ts). */
+  constructor(
+    private readonly broker: Broker,
+    private readonly secret?: string,
+  ) {}
 
   async #listen(): Promise<Consumer> {
     await declarePidboxExchanges(this.broker);
@@ -49,15 +55,7 @@ export class ControlClient {
     const ticket = d.headers['ticket'];
     const collect = typeof ticket === 'string' ? this.#collectors.get(ticket) : undefined;
     if (!collect) return;
-    let body: unknown;
-    try {
-      body = JSON.parse(d.body.toString('utf8'));
-    } catch {
-      return;
-    }
-    if (body && typeof body === 'object' && !Array.isArray(body)) {
-      for (const [node, answer] of Object.entries(body)) collect(node, answer);
-    }
+    for (const [node, answer] of parsePidboxReply(d.body)) collect(node, answer);
   }
 
   /** Send `method` and return `{ node: answer }` for every reply received in time. */
@@ -79,18 +77,16 @@ export class ControlClient {
         if (limit !== undefined && Object.keys(replies).length >= limit) done();
       });
     }
-    const body = {
+    const body = encodePidboxRequest({
       method,
       arguments: args,
       destination: options.destination ?? null,
-      pattern: null,
-      matcher: null,
       ...(wantReply ? { ticket, reply_to: { exchange: REPLY_PIDBOX_EXCHANGE, routing_key: this.oid } } : {}),
-    };
+    });
     await this.broker.publish(PIDBOX_EXCHANGE, '', {
-      body: Buffer.from(JSON.stringify(body)),
-      headers: { clock: ++this.#clock, expires: Date.now() / 1000 + timeout },
-      properties: { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0 },
+      body,
+      headers: { clock: ++this.#clock, expires: Date.now() / 1000 + timeout, ...(this.secret ? signControl(body, this.secret) : {}) },
+      properties: pidboxProperties(2),
     });
     if (!wantReply) return replies;
     const timer = setTimeout(done, timeout * 1000);

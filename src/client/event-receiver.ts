@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
 import { declareEventExchange, EVENT_EXCHANGE, EVENT_MESSAGE_TTL_MS, EVENT_QUEUE_EXPIRES_MS } from '../core/topology.js';
+import { utcoffset as utcoffsetHere } from '../core/wire/event.js';
 
 /** An event as received: a flat object with at least `type`. */
 export type ReceivedEvent = Record<string, unknown> & { type: string };
@@ -25,9 +26,6 @@ export interface EventReceiverOptions {
   messageTtlMs?: number;
   expiresMs?: number;
 }
-
-/** Hours west of UTC, as Celery's utcoffset(). */
-const here = (): number => Math.floor(new Date().getTimezoneOffset() / 60);
 
 /** Parse a delivery into events (a list for `task.multi`, else one); junk yields nothing. */
 export function parseEvents(body: Buffer): ReceivedEvent[] {
@@ -84,7 +82,7 @@ export class EventReceiver {
     } else if (typeof event['clock'] === 'number') this.#clock = Math.max(this.#clock, event['clock']) + 1;
     else event['clock'] = ++this.#clock;
     const { utcoffset, timestamp } = event;
-    if (typeof utcoffset === 'number' && typeof timestamp === 'number') event['timestamp'] = timestamp - (utcoffset - here()) * 3600;
+    if (typeof utcoffset === 'number' && typeof timestamp === 'number') event['timestamp'] = timestamp - (utcoffset - utcoffsetHere()) * 3600;
     event['local_received'] = (performance.timeOrigin + performance.now()) / 1000;
     return event;
   }

@@ -62,6 +62,7 @@ export function buildSendSpec(name: string, args: unknown[], kwargs: Record<stri
     callbacks: asList(o.link),
     errbacks: asList(o.linkError),
     chain: o.chain ?? null,
+    chord: o.chord ?? null,
   };
 }
 

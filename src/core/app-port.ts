@@ -16,6 +16,10 @@ export interface AppPort {
   replyTo(): Promise<string | undefined>;
   /** Start tracking results for a task id this client is about to send (canvas steps). */
   track<R = unknown>(taskId: string): Promise<AsyncResult<R>>;
+  /** Before a chord's header is sent: store its size; ChordError when the backend cannot join chords. */
+  prepareChord(groupId: string, size: number): Promise<void>;
+  /** Save a group's member ids under its id (GroupResult.save()). */
+  saveGroup(groupId: string, taskIds: readonly string[]): Promise<void>;
 }
 
 const KEY = Symbol.for('celeryts.currentApp');

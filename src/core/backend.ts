@@ -36,8 +36,34 @@ export interface TaskCallRouting {
   replyTo?: string;
 }
 
+/** What the last header task of a chord learns: the results in header order, or why the chord failed. */
+export type ChordJoin = { results: unknown[] } | { error: string };
+
+/**
+ * Chords joined in the backend (Celery's native join on Redis): the sender stores the header
+ * size, each header task's outcome is added as it finishes, and the one that completes the
+ * count gets the ordered results, exactly once.
+ */
+export interface ChordSupport {
+  /** Sender (set_chord_size): the number of header tasks of group `groupId`. */
+  setChordSize(groupId: string, size: number): Promise<void>;
+  /** Worker (on_chord_part_return): add one header outcome; the join when it was the last one, else null. */
+  partReturn(groupId: string, taskId: string, groupIndex: number | null, state: string, result: unknown): Promise<ChordJoin | null>;
+}
+
+/** Saved groups (Celery's save_group / restore_group): the member ids of a group, by group id. */
+export interface GroupStore {
+  saveGroup(groupId: string, taskIds: readonly string[]): Promise<void>;
+  /** The member ids, or null when nothing is saved under that id (or it expired). */
+  restoreGroup(groupId: string): Promise<string[] | null>;
+}
+
 /** The result backend port. */
 export interface ResultBackend {
+  /** Present when this backend joins chords; absent, a chord is refused when it is sent. */
+  readonly chords?: ChordSupport;
+  /** Present when this backend saves groups. */
+  readonly groups?: GroupStore;
   /** 'rpc', 'redis' or 'none'. */
   readonly name: string;
   /** True when a result is stored under its task id, readable by any process until it expires. */

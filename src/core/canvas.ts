@@ -75,6 +75,48 @@ export class GroupResult<R extends unknown[] = unknown[]> {
   ready(): boolean {
     return this.results.every((r) => r.ready());
   }
+
+  /** Store the member ids under the group id (Celery's GroupResult.save()), so any process can restore it with `app.groupResult(id)`. */
+  async save(): Promise<void> {
+    const app = await currentApp();
+    await app.saveGroup(
+      this.id,
+      this.results.map((r) => r.id),
+    );
+  }
+}
+
+/**
+ * A group whose results, once all are in, feed one callback (the body), as a list in header
+ * order. The header tasks carry the body in their message (`embed.chord`) and the group id; the
+ * result backend counts them as they finish and the worker that finishes the last one sends the
+ * body, exactly once. A failed header task fails the body with ChordError. Needs a backend that
+ * joins chords (redis://); rpc:// and none refuse a chord when it is sent, as Celery does.
+ */
+export class Chord<R = unknown> {
+  constructor(
+    readonly header: readonly Signature<any>[],
+    readonly body: Signature<R, any>,
+  ) {
+    if (header.length === 0) throw new TypeError('chord() needs at least one header signature');
+  }
+
+  /** Send the header; resolves to the AsyncResult of the body. */
+  async applyAsync(args: unknown[] = [], options: SendOptions = {}): Promise<AsyncResult<R>> {
+    const app = await currentApp();
+    const groupId = randomUUID();
+    await app.prepareChord(groupId, this.header.length);
+    const body = await this.body.resolve();
+    const bodyId = typeof body.options['task_id'] === 'string' ? body.options['task_id'] : randomUUID();
+    const chordBody: SignatureJSON = { ...body, options: { ...body.options, task_id: bodyId, chord_size: this.header.length } };
+    const result = await app.track<R>(bodyId);
+    await Promise.all(this.header.map((m, i) => m.applyAsync(args, {}, { ...options, group: groupId, groupIndex: i, chord: chordBody })));
+    return result;
+  }
+
+  delay(...args: unknown[]): Promise<AsyncResult<R>> {
+    return this.applyAsync(args);
+  }
 }
 
 /** Tasks run in parallel; the caller collects every result. */
@@ -100,6 +142,11 @@ export class Group<R extends unknown[] = unknown[]> {
  */
 export function chain<S extends readonly Signature<any, any>[]>(...steps: S & CheckChain<S>): Chain<ResultOf<Last<S>>> {
   return new Chain(steps);
+}
+
+/** chord([add.s(1, 1), add.s(2, 2)], xsum.s()): the body gets the header's results as a list; typed by the body's result. */
+export function chord<R>(header: readonly Signature<any, any>[], body: Signature<R, any>): Chord<R> {
+  return new Chord<R>(header, body);
 }
 
 /** group(a.s(1), a.s(2)): typed by each member's result. */

@@ -221,6 +221,18 @@ export class EncodeError extends PythonVisibleError {
   }
 }
 
+/**
+ * A chord cannot complete: a header task failed (the body fails with this, as in Celery), or
+ * the result backend cannot join chords (rpc://, none: refused when the chord is sent).
+ */
+export class ChordError extends PythonVisibleError {
+  readonly excType = 'ChordError';
+  readonly excModule = 'celery.exceptions';
+  constructor(message: string) {
+    super('CELERYTS_CHORD', message);
+  }
+}
+
 /** The thread running the task died (Celery's WorkerLostError). */
 export class WorkerLostError extends PythonVisibleError {
   readonly excType = 'WorkerLostError';

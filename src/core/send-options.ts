@@ -28,6 +28,8 @@ export interface SendOptions {
   linkError?: SignatureJSON | SignatureJSON[];
   /** Remaining chain, reversed (the next task last), as Celery stores it. */
   chain?: SignatureJSON[];
+  /** The chord body this task (a header member, with `group`) counts towards. */
+  chord?: SignatureJSON;
   retries?: number;
   rootId?: string;
   parentId?: string;

@@ -61,6 +61,11 @@ export class AsyncRunner implements TaskRunner {
 
   constructor(private readonly log: Logger) {}
 
+  /** Bodies run in this process. */
+  processes(): number[] {
+    return [process.pid];
+  }
+
   async start(): Promise<void> {}
 
   run(job: Job, request: Request): MaybePromise<Outcome> {

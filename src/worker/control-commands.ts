@@ -8,7 +8,6 @@ import { startWorkerEvents, workerEventsOf } from './events/service.js';
 import { jobInfo, type Job } from './job.js';
 import { activeQueueInfo } from './queue-info.js';
 import { WorkerStats } from './stats.js';
-import { ThreadRunner } from './threads/thread-runner.js';
 import { taskIds as ids, truthy } from './control-args.js';
 import { debugCommands } from './debug-commands.js';
 import { poolCommands } from './pool-commands.js';
@@ -84,8 +83,18 @@ function secondsArg(v: unknown): number | null {
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : null;
 }
 
+/**
+ * What remote control reads and changes of a worker: its queues, pool and schedules, not its
+ * delivery path or connections.
+ */
+export type ControlledWorker = Pick<
+  Worker,
+  'nodeName' | 'app' | 'pool' | 'runner' | 'autoscaler' | 'limiter' | 'eta' | 'parked' | 'active' | 'revoked' | 'consumers' | 'stats' | 'prefetchCount' | 'stop'
+> &
+  Parameters<typeof workerEventsOf>[0];
+
 /** The remote-control commands a worker answers, with Celery's reply shapes. */
-export function createControlCommands(worker: Worker): Record<string, ControlCommand> {
+export function createControlCommands(worker: ControlledWorker): Record<string, ControlCommand> {
   const node = worker.nodeName;
   /** Received, not started: waiting for a pool slot or held back by a rate limit. */
   const reservedJobs = (): Job[] => [...worker.pool.waiting(), ...worker.limiter.held()];
@@ -161,7 +170,7 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
         uptime: worker.stats.uptime(),
         pool: {
           'max-concurrency': worker.pool.concurrency,
-          processes: worker.runner instanceof ThreadRunner ? worker.runner.threadIds : [process.pid],
+          processes: worker.runner.processes(),
           implementation: worker.runner.kind,
           'max-tasks-per-child': 'N/A',
           'put-guarded-by-semaphore': false,
@@ -237,7 +246,13 @@ export function createControlCommands(worker: Worker): Record<string, ControlCom
       );
       return { ok: 'time limits set successfully' };
     },
-    ...poolCommands({ pool: worker.pool, poolKind: worker.runner.kind, autoscaler: worker.autoscaler }),
+    ...poolCommands({
+      pool: worker.pool,
+      poolKind: worker.runner.kind,
+      autoscaler: worker.autoscaler,
+      restartsEnabled: worker.app.config.workerPoolRestarts,
+      restart: worker.runner.restart ? () => worker.runner.restart?.() : undefined,
+    }),
     ...debugCommands(),
     shutdown: () => {
       worker.app.log.warn('Got shutdown from remote');

@@ -11,7 +11,7 @@
  */
 import type { ResultBackend } from '../core/backend.js';
 import { serializeError } from '../core/wire/exception.js';
-import { EncodeError, TimeLimitExceeded, WorkerLostError } from '../core/errors.js';
+import { ChordError, EncodeError, TimeLimitExceeded, WorkerLostError } from '../core/errors.js';
 import type { Request } from '../core/request.js';
 import type { Retry } from '../core/retry.js';
 import type { SendOptions } from '../core/send-options.js';
@@ -304,13 +304,16 @@ function finishJob(job: Job, ctx: ExecutorContext, outcome: Outcome, retval: unk
         : outcome.state === 'FAILURE' || outcome.state === 'LOST'
           ? sendErrbacks(job, ctx)
           : undefined;
-    return andThen(sends, () => {
-      // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the
-      // outcome. But a result that could not be sent must not vanish with an acked message.
-      if (job.resultLost && job.acksLate) rejectJob(job, true);
-      else ackJob(job);
-      ctx.emit('task-finished', job, outcome.state === 'LOST' ? 'FAILURE' : outcome.state);
-    });
+    return andThen(
+      andThen(sends, () => chordPart(job, ctx, outcome, retval)),
+      () => {
+        // Celery acks late even on failure (task_acks_on_failure_or_timeout): the failure is the
+        // outcome. But a result that could not be sent must not vanish with an acked message.
+        if (job.resultLost && job.acksLate) rejectJob(job, true);
+        else ackJob(job);
+        ctx.emit('task-finished', job, outcome.state === 'LOST' ? 'FAILURE' : outcome.state);
+      },
+    );
   });
 }
 
@@ -373,6 +376,38 @@ function sendFollowUps(job: Job, ctx: ExecutorContext, retval: unknown): MaybePr
     sends.push(send(ctx, job, next, [retval], rest.length ? { chain: rest } : {}));
   }
   return Promise.all(sends).then(() => undefined);
+}
+
+/**
+ * A chord header task has finished (Celery's on_chord_part_return): add its outcome to the
+ * backend's join; the task that completes the header sends the body with the results in header
+ * order, or, when a member failed, fails the body with ChordError. Before the late ack, so a
+ * worker that dies here leaves the message to be run (and counted) again.
+ */
+function chordPart(job: Job, ctx: ExecutorContext, outcome: Outcome, retval: unknown): MaybePromise<void> {
+  const { msg } = job;
+  const body = msg.embed.chord;
+  const chords = ctx.backend.chords;
+  if (!body || !msg.group || !chords || outcome.state === 'RETRY') return;
+  const state = outcome.state === 'SUCCESS' ? States.SUCCESS : outcome.state === 'REVOKED' ? States.REVOKED : States.FAILURE;
+  const value = state === States.SUCCESS ? retval : serializeError(retval);
+  const bodyId = typeof body.options?.['task_id'] === 'string' ? body.options['task_id'] : null;
+  return chords
+    .partReturn(msg.group, msg.id, msg.groupIndex, state, value)
+    .then((join): unknown => {
+      if (!join) return;
+      if ('results' in join) return send(ctx, job, body, [join.results], {});
+      const err = new ChordError(join.error);
+      ctx.log.error({ taskId: bodyId, group: msg.group }, `Chord callback ${body.task}[${bodyId}] failed: ChordError: ${join.error}`);
+      if (!bodyId) return;
+      return ctx.backend.markState({ id: bodyId, replyTo: null, correlationId: bodyId, parentId: msg.id }, States.FAILURE, serializeError(err), err.message);
+    })
+    .then(
+      () => undefined,
+      (err: unknown) => {
+        ctx.log.error({ err, taskId: msg.id, group: msg.group }, 'could not join the chord this task belongs to');
+      },
+    );
 }
 
 /** link_error callbacks are called with the failed task's id, as Celery does for remote errbacks. */

@@ -170,8 +170,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     });
     for (const name of app.registry.names()) this.limiter.setLimit(name, app.registry.get(name)!.rateLimit);
     await this.runner.start();
-    this.#control = new ControlServer(broker, this.nodeName, createControlCommands(this), app.log);
-    await this.#control.start();
+    if (app.config.workerEnableRemoteControl) {
+      const { controlCommands: allow, controlSecret: secret, controlSignatureWindow: windowSeconds } = app.config;
+      this.#control = new ControlServer(broker, this.nodeName, createControlCommands(this), app.log, { allow, secret, windowSeconds });
+      await this.#control.start();
+    } else app.log.info('remote control disabled (workerEnableRemoteControl false): inspect and control get no answer from this worker');
     await this.#deadLetters.start();
     await this.#marks.start(); // before any task queue: a redelivery must find its mark
     await this.consumers.declareAll({ broker, queues: await app.queues(), prefetch: this.prefetchCount, onDelivery: (d, q) => this.#onDelivery(d, q) });
@@ -366,7 +369,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   /**
    * Warm shutdown: stop consuming, hand reserved requests back to the broker, let running
-   * ones finish and ack, then close connections. Idempotent.
+   * ones finish and ack, stop remote control and events. Idempotent. The app (and its
+   * connections) stays open: close it with `app.close()` when you are done with it.
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
@@ -384,7 +388,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       await this.#control?.stop();
       await stopWorkerEvents(this); // after the last task events, before the connection closes
       this.#broker?.off('disconnected', this.#onDisconnected);
-      await this.app.close();
+      // The app is not the worker's to close: whoever created it may go on using it.
       this.#state = 'stopped';
       this.emit('stopped');
     })();

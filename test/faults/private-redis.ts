@@ -19,7 +19,8 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on now. */
+export async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as { port: number }).port;
@@ -27,7 +28,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function untilListening(port: number, up: boolean, ms = 10_000): Promise<void> {
+/** Wait until something listens on 127.0.0.1:`port` (up) or nothing does. */
+export async function untilListening(port: number, up: boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {

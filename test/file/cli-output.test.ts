@@ -76,6 +76,31 @@ describe('CLI output and exit codes, with a worker (tasks-example, embedded brok
     assert.equal(good.status, 0, good.stderr);
   });
 
+  it("Celery's other remote-control commands from the CLI: inspect conf/clock/report/memsample, control time_limit/pool_grow/pool_shrink/heartbeat (errors exit 1)", () => {
+    const json = (...args: string[]) => {
+      const r = cli([...args, '--json', '--timeout', '1'], { env });
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+      return Object.values(JSON.parse(r.stdout) as Record<string, unknown>)[0];
+    };
+    assert.equal((json('inspect', 'conf') as Record<string, unknown>)['brokerUrl'], brokerUrl);
+    assert.ok(Number.isInteger((json('inspect', 'clock') as { clock: number }).clock));
+    assert.match((json('inspect', 'report') as { ok: string }).ok, /^software -> celeryts:/);
+    assert.match(String(json('inspect', 'memsample')), /^\d+(\.\d+)?MB$/);
+    assert.deepEqual(json('control', 'time_limit', 'proj.tasks.add', '30', '60'), { ok: 'time limits set successfully' });
+    assert.deepEqual(json('control', 'pool_grow', '2'), { ok: 'pool will grow' });
+    assert.deepEqual(json('control', 'pool_shrink', '2'), { ok: 'pool will shrink' });
+    assert.equal(json('control', 'heartbeat'), null);
+    for (const args of [
+      ['control', 'autoscale', '4', '2'],
+      ['control', 'pool_restart'],
+      ['inspect', 'objgraph'],
+    ]) {
+      const r = cli([...args, '--timeout', '1'], { env });
+      assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}`);
+      assert.match(r.stdout, /ERROR\n {8}\S/);
+    }
+  });
+
   it('purge -Q of a queue that does not exist does not create it', async () => {
     const r = cli(['purge', '-f', '-Q', 'no.such.queue'], { env });
     assert.equal(r.status, 0, r.stderr);

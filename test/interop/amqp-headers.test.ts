@@ -5,12 +5,11 @@
  * worker's 128th control reply broke every Python monitor on the vhost.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createApp, type App } from 'celeryts';
-import { eventually, spawnWorker, type WorkerProcess } from '../support/harness.js';
-import { PY, PYDIR, python } from '../support/interop-suite.js';
+import { spawnWorker, type WorkerProcess } from '../support/harness.js';
+import { python, spawnPythonWorker, type PythonWorker } from '../support/interop-suite.js';
 
 const BROKER = process.env['CELERYTS_TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672//';
 const run = randomUUID().slice(0, 8);
@@ -84,27 +83,13 @@ describe('300 control round trips between Python and celeryts (RabbitMQ)', () =>
   const tsNode = `ts-headers-${run}@interop`;
   const pyNode = `py-headers-${run}@interop`;
   let worker: WorkerProcess;
-  let py: ChildProcess;
-  let pyOut = '';
+  let py: PythonWorker;
   before(async () => {
-    worker = await spawnWorker(['-Q', `headers.ts.${run}`, '-n', tsNode], { env });
-    py = spawn(
-      PY,
-      ['-m', 'celery', '-A', 'proj', 'worker', '-Q', `headers.py.${run}`, '-n', pyNode, '-P', 'solo', '-l', 'INFO', '--without-mingle', '--without-gossip'],
-      {
-        cwd: PYDIR,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    py.stdout!.on('data', (d: Buffer) => (pyOut += d.toString()));
-    py.stderr!.on('data', (d: Buffer) => (pyOut += d.toString()));
-    await eventually(() => /ready\./.test(pyOut), 30_000, 'python worker ready');
+    [worker, py] = await Promise.all([spawnWorker(['-Q', `headers.ts.${run}`, '-n', tsNode], { env }), spawnPythonWorker(BROKER, pyNode, `headers.py.${run}`)]);
   });
   after(async () => {
     worker.child.kill('SIGTERM');
-    py.kill('SIGTERM');
-    await Promise.all([worker.exited, new Promise((r) => py.once('exit', r))]);
+    await Promise.all([worker.exited, py.stop()]);
   });
 
   it('a celeryts worker answers 300 consecutive Python pings (reply header clock passes 127)', () => {
@@ -123,7 +108,7 @@ describe('300 control round trips between Python and celeryts (RabbitMQ)', () =>
         if (!(pyNode in replies)) break; // a worker that could not read one request reads no more
         answered++;
       }
-      assert.equal(answered, 300, pyOut.slice(-2000));
+      assert.equal(answered, 300, py.output().slice(-2000));
     } finally {
       await client.close();
     }

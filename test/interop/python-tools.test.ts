@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { createApp } from 'celeryts';
 import { eventually, spawnWorker, type WorkerProcess } from '../support/harness.js';
 import { REPO } from '../support/helpers.js';
-import { PY, PYDIR, python } from '../support/interop-suite.js';
+import { PY, PYDIR, python, spawnPythonWorker, type PythonWorker } from '../support/interop-suite.js';
 
 const BROKER = process.env['CELERYTS_TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672//';
 const run = randomUUID().slice(0, 8);
@@ -116,8 +116,7 @@ describe("Celery's remote-control commands: a celeryts worker answers as a Pytho
   const pyNode = `py-cmd-${run}@interop`;
   let worker: WorkerProcess;
   let scaled: WorkerProcess;
-  let py: ChildProcess;
-  let pyOut = '';
+  let py: PythonWorker;
   const reply = (method: string, node: string, args: Record<string, unknown> = {}) =>
     pyJson<{ reply?: unknown; replied?: false }>(['broadcast.py', method, node, JSON.stringify(args)]);
   const celery = (...args: string[]) => python(BROKER, ['-m', 'celery', '-A', 'proj', ...args, '-t', '5']);
@@ -127,46 +126,16 @@ describe("Celery's remote-control commands: a celeryts worker answers as a Pytho
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pytools-'));
     const config = path.join(dir, 'celeryts.config.json');
     writeFileSync(config, JSON.stringify({ root: path.join(REPO, 'tasks-example'), imports: ['proj.tasks'], autoscaleKeepalive: 1 }));
-    py = spawn(
-      PY,
-      [
-        '-m',
-        'celery',
-        '-A',
-        'proj',
-        'worker',
-        '-Q',
-        `${queue}.py`,
-        '-n',
-        pyNode,
-        '-P',
-        'prefork',
-        '-c',
-        '1',
-        '-l',
-        'INFO',
-        '--without-mingle',
-        '--without-gossip',
-      ],
-      {
-        cwd: PYDIR,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    py.stdout!.on('data', (d: Buffer) => (pyOut += d.toString()));
-    py.stderr!.on('data', (d: Buffer) => (pyOut += d.toString()));
-    [worker, scaled] = await Promise.all([
+    [worker, scaled, py] = await Promise.all([
       spawnWorker(['-Q', queue, '-n', tsNode, '-c', '2'], { env }),
       spawnWorker(['--config', config, '-Q', `${queue}.scaled`, '-n', scaledNode, '--autoscale', '3,1'], { env }),
+      spawnPythonWorker(BROKER, pyNode, `${queue}.py`, ['-P', 'prefork', '-c', '1']),
     ]);
-    await eventually(() => /ready\./.test(pyOut), 30_000, 'python worker ready');
   });
   after(async () => {
     worker.child.kill('SIGTERM');
     scaled.child.kill('SIGTERM');
-    py.kill('SIGTERM');
-    await Promise.all([worker.exited, scaled.exited, new Promise((r) => py.once('exit', r))]);
+    await Promise.all([worker.exited, scaled.exited, py.stop()]);
   });
 
   it('time_limit, heartbeat, pool_grow, pool_shrink, autoscale (not enabled) and pool_restart reply exactly as a Python worker', () => {

@@ -1,16 +1,16 @@
 /**
  * Results shared with Python Celery 5.2 through the Redis result backend: a Python client reads
  * a celeryts-run task's result by id, `celery result <id>` shows it, and a celeryts client reads
- * the result of a task a Python worker ran. Broker: Redis (db 15); results: Redis (db 15).
+ * the result of a task a Python worker ran, and chords complete with header and body on
+ * different languages, both ways. Broker: Redis (db 15); results: Redis (db 15).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createApp, TaskFailedError, type App } from 'celeryts';
+import { chord, createApp, Signature, TaskFailedError, type App } from 'celeryts';
 import { eventually, spawnWorker, type WorkerProcess } from '../support/harness.js';
 import { testRedisUrl } from '../support/helpers.js';
-import { PY, PYDIR, python } from '../support/interop-suite.js';
+import { python, spawnPythonWorker, type PythonWorker } from '../support/interop-suite.js';
 
 const url = testRedisUrl();
 const run = randomUUID().slice(0, 8);
@@ -21,27 +21,18 @@ const py = (args: string[]) => python(url, args, env);
 
 describe('Redis results shared between celeryts and Python Celery', () => {
   let tsWorker: WorkerProcess;
-  let pyWorker: ChildProcess;
+  let pyWorker: PythonWorker;
   let app: App;
   before(async () => {
-    tsWorker = await spawnWorker(['-Q', TS_QUEUE, '-n', `ts-${run}@results`], { env });
-    let out = '';
-    pyWorker = spawn(PY, ['-m', 'celery', '-A', 'proj', 'worker', '-Q', PY_QUEUE, '-n', `py-${run}@results`, '-P', 'solo', '-l', 'INFO'], {
-      cwd: PYDIR,
-      env: { ...process.env, BROKER_URL: url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    pyWorker.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    pyWorker.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    await eventually(() => /ready\./.test(out), 30_000, 'python worker ready').catch((err: Error) => {
-      throw new Error(`${err.message}\n${out}`);
-    });
-    app = await createApp({ brokerUrl: url, resultBackend: url, logLevel: 'silent', setAsCurrent: false });
+    tsWorker = await spawnWorker(['-Q', TS_QUEUE, '-n', `ts-${run}@results`, '-l', 'info'], { env });
+    pyWorker = await spawnPythonWorker(url, `py-${run}@results`, PY_QUEUE, ['-P', 'solo'], env);
+    // Current: chords send through it.
+    app = await createApp({ brokerUrl: url, resultBackend: url, logLevel: 'silent' });
   });
   after(async () => {
     await app.close();
     tsWorker.child.kill('SIGTERM');
-    pyWorker.kill('SIGTERM');
+    await pyWorker.stop();
     await tsWorker.exited;
   });
 
@@ -92,5 +83,31 @@ describe('Redis results shared between celeryts and Python Celery', () => {
     assert.equal(other.ready(), false);
     await other.get({ timeout: 15 });
     assert.equal(other.state, 'SUCCESS');
+  });
+
+  it('a celeryts chord whose header runs on the Python worker and whose body runs on the celeryts worker', async () => {
+    const header = [new Signature('proj.tasks.add', [1, 1], {}, { queue: PY_QUEUE }), new Signature('proj.tasks.add', [2, 2], {}, { queue: PY_QUEUE })];
+    const r = await chord(header, new Signature<number>('proj.tasks.xsum', [], {}, { queue: TS_QUEUE })).applyAsync();
+    assert.equal(await r.get({ timeout: 20 }), 6);
+    const ran = new RegExp(`proj\\.tasks\\.xsum\\[${r.id}\\] succeeded`);
+    await eventually(() => ran.test(tsWorker.output()), 3000, 'the body to have run on the celeryts worker');
+  });
+
+  it('a Python chord whose header runs on the celeryts worker and whose body runs on the Python worker', () => {
+    const spec = {
+      chord: {
+        header: [
+          ['proj.tasks.add', [1, 1], TS_QUEUE],
+          ['proj.tasks.add', [2, 2], TS_QUEUE],
+          ['proj.tasks.add', [3, 3], TS_QUEUE],
+        ],
+        body: ['proj.tasks.xsum', [], PY_QUEUE],
+      },
+      timeout: 20,
+    };
+    const o = py(['client.py', JSON.stringify(spec)]);
+    assert.equal(o.status, 0, o.stderr);
+    const out = JSON.parse(o.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    assert.equal(out['result'], 12, JSON.stringify(out));
   });
 });

@@ -62,6 +62,7 @@ export async function startInProcess(options: { brokerUrl: string; config?: User
     logs,
     async stop() {
       await worker.stop();
+      await app.close();
       await client.close();
     },
   };

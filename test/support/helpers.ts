@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,4 +34,19 @@ export function tempDir(prefix: string): string {
  */
 export function testRedisUrl(): string {
   return process.env['CELERYTS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379/15';
+}
+
+/**
+ * Run an ES module `script` (TypeScript imports allowed, through tsx) in a fresh node process
+ * with `nodeArgs` and no NODE_OPTIONS, from the repository root; the last line it prints, parsed
+ * as JSON. Throws with its stderr when it fails. For what must start from a clean V8 heap.
+ */
+export function evalInFreshNode<T>(script: string, nodeArgs: string[] = []): T {
+  const r = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  if (r.status !== 0) throw new Error(`node exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
 }

@@ -38,6 +38,53 @@ export function python(brokerUrl: string, args: string[], extraEnv: NodeJS.Proce
   });
 }
 
+/** A Python Celery worker process (see spawnPythonWorker). */
+export interface PythonWorker {
+  child: ChildProcess;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** SIGTERM, and wait for it to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start `celery worker` for the Python app (proj) on `queue` as `node`, without mingle and gossip
+ * (it then talks to no other worker: test files run side by side), and wait until it is ready.
+ */
+export async function spawnPythonWorker(
+  brokerUrl: string,
+  node: string,
+  queue: string,
+  poolArgs: string[] = ['-P', 'solo'],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<PythonWorker> {
+  const child = spawn(
+    PY,
+    ['-m', 'celery', '-A', 'proj', 'worker', '-Q', queue, '-n', node, ...poolArgs, '-l', 'INFO', '--without-mingle', '--without-gossip'],
+    {
+      cwd: PYDIR,
+      env: { ...process.env, CELERYTS_BROKER_URL: brokerUrl, BROKER_URL: brokerUrl, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise((r) => child.once('exit', r));
+  await eventually(() => /ready\./.test(out), 30_000, 'python worker ready').catch((err: Error) => {
+    child.kill('SIGTERM');
+    throw new Error(`${err.message}\n${out}`);
+  });
+  return {
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 /** Register the interop tests for one broker. */
 export function runInteropSuite(label: string, brokerUrl: string): void {
   const run = randomUUID().slice(0, 8);
@@ -197,6 +244,28 @@ export function runInteropSuite(label: string, brokerUrl: string): void {
       const r = cli(['call', 'proj.tasks.fail', 'boom from py', '-Q', PY_QUEUE, '--wait', '--timeout', '15'], { env });
       assert.equal(r.status, 1);
       assert.match(r.stderr, /^ValueError: boom from py/m);
+    });
+
+    it('countdown: the Python worker runs it no earlier than asked', () => {
+      const started = Date.now();
+      const r = cli(['call', 'proj.tasks.add', '20', '22', '-Q', PY_QUEUE, '--countdown', '2', '--wait', '--timeout', '20'], { env });
+      assert.equal(r.status, 0, r.stderr + pyOut);
+      assert.equal(r.stdout.trim().split('\n')[1], '42');
+      assert.ok(Date.now() - started >= 1900, `result after ${Date.now() - started} ms, countdown 2 s`);
+    });
+
+    it('a task the Python worker does not know reaches celeryts as NotRegistered', () => {
+      const r = cli(['call', 'proj.tasks.no_such_task', '-Q', PY_QUEUE, '--wait', '--timeout', '15'], { env });
+      assert.equal(r.status, 1, r.stdout + r.stderr + pyOut);
+      assert.match(r.stderr, /NotRegistered/);
+    });
+
+    it('celeryts control rate_limit and ping reach the Python worker, which answers', () => {
+      const r = cli(['control', 'rate_limit', 'proj.tasks.add', '100/m', '-d', node, '--json', '--timeout', '3'], { env });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { [node]: { ok: 'new rate limit set successfully' } });
+      const ping = cli(['control', 'ping', '-d', node, '--json', '--timeout', '3'], { env });
+      assert.deepEqual(JSON.parse(ping.stdout), { [node]: { ok: 'pong' } });
     });
 
     it('celeryts inspect registered lists the Python worker', () => {

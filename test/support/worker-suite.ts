@@ -10,6 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import {
   chain,
+  chord,
+  ChordError,
   createApp,
   group,
   DuplicateNodeNameError,
@@ -339,6 +341,40 @@ export function runWorkerSuite(label: string, brokerUrl: () => string, options: 
       assert.deepEqual(await g.get({ timeout: 10 }), [2, 4, 6]);
     });
 
+    it('chord: the body gets the header results in order, once; a failed member fails it with ChordError', { skip: rpc && 'stored results only' }, async () => {
+      const r = await chord([jobs.add.s(1, 1), jobs.add.s(2, 2), jobs.step.s('x', 150)], jobs.step.s()).applyAsync();
+      assert.deepEqual(await r.get({ timeout: 15 }), [2, 4, 'x'], 'results in header order, whatever order they finished in');
+      const sum = await chord([jobs.add.s(1, 1), jobs.add.s(2, 2)], jobs.xsum.s()).applyAsync();
+      assert.equal(await sum.get({ timeout: 15 }), 6);
+      const failed = await chord([jobs.add.s(1, 1), jobs.divide.s(1, 0)], jobs.xsum.s()).applyAsync();
+      const err = await failed.get({ timeout: 15, propagate: false });
+      assert.ok(err instanceof TaskFailedError, String(err));
+      assert.equal(err.excType, 'ChordError');
+      assert.match(err.excMessage, /^Dependency [0-9a-f-]+ raised RangeError\('division by zero'\)$/);
+    });
+
+    it('chord: rpc:// refuses it at once, naming the backend to use', { skip: !rpc && 'rpc:// only' }, async () => {
+      await assert.rejects(chord([jobs.add.s(1, 1)], jobs.xsum.s()).applyAsync(), (e: Error) => e instanceof ChordError && /redis:\/\//.test(e.message));
+    });
+
+    it('a saved group is restored by id in another client', { skip: rpc && 'stored results only' }, async () => {
+      const g = await group(jobs.add.s(5, 5), jobs.add.s(6, 6)).applyAsync();
+      await g.save();
+      const other = await createApp({ cwd: E2E, brokerUrl: brokerUrl(), resultBackend, logLevel: 'silent', setAsCurrent: false });
+      try {
+        const restored = await other.groupResult(g.id);
+        assert.ok(restored);
+        assert.deepEqual(
+          restored.results.map((r) => r.id),
+          g.results.map((r) => r.id),
+        );
+        assert.deepEqual(await restored.get({ timeout: 10 }), [10, 12]);
+        assert.equal(await other.groupResult(randomUUID()), null, 'nothing saved under an unknown id');
+      } finally {
+        await other.close();
+      }
+    });
+
     it('soft time limit: the AbortSignal fires with SoftTimeLimitExceeded where the task awaits', async () => {
       const r = await w.client.sendTask('app.jobs.softLimited', []);
       assert.equal(await r.get({ timeout: 10 }), 'interrupted by SoftTimeLimitExceeded');
@@ -437,6 +473,7 @@ export function runWorkerSuite(label: string, brokerUrl: () => string, options: 
       const r = await w2.client.sendTask('app.jobs.step', ['warm', 300]);
       await eventually(() => readRecord(record).some((e) => e.label === 'warm'), 5000, 'task start');
       await w2.worker.stop();
+      await w2.app.close();
       assert.equal(await r.get({ timeout: 5 }), 'warm');
       assert.equal(readRecord(record).filter((e) => e.label === 'warm' && e.event === 'end').length, 1);
       await w2.client.close();
@@ -448,7 +485,7 @@ export function runWorkerSuite(label: string, brokerUrl: () => string, options: 
     const record = tempRecordFile();
     before(async () => {
       process.env['RECORD_FILE'] = record;
-      w = await startInProcess({ brokerUrl: brokerUrl(), config: { pool: 'threads', concurrency: 2, ...uniqueQueue() } });
+      w = await startInProcess({ brokerUrl: brokerUrl(), config: { pool: 'threads', concurrency: 2, workerPoolRestarts: true, ...uniqueQueue() } });
     });
     after(async () => {
       await w.stop();
@@ -465,6 +502,23 @@ export function runWorkerSuite(label: string, brokerUrl: () => string, options: 
       );
       assert.notEqual(threads[0], threads[1]);
       assert.ok(Date.now() - started < 1500, 'two 300 ms busy loops overlapped');
+    });
+
+    it('pool_restart (with workerPoolRestarts) replaces the task threads; tasks run in the fresh ones', async () => {
+      const threadsOf = async () =>
+        new Set(await Promise.all([0, 1].map(async () => (await w.client.sendTask<number>('app.jobs.busy', [50])).get({ timeout: 20 }))));
+      const before = w.worker.runner.processes();
+      await threadsOf();
+      const control = await w.client.control();
+      const r = await control.broadcast('pool_restart', { reload: 1 }, { destination: [w.worker.nodeName], timeout: 3 });
+      assert.deepEqual(r, { [w.worker.nodeName]: { ok: 'reload started' } });
+      const after = w.worker.runner.processes();
+      assert.equal(after.length, 2);
+      assert.ok(
+        after.every((id) => !before.includes(id)),
+        `threads ${before} -> ${after}`,
+      );
+      for (const id of await threadsOf()) assert.ok(after.includes(id), `ran in thread ${id}, not one of the fresh ${after}`);
     });
 
     it("caps each task thread's young generation at workerMaxSemiSpaceMb (default 4 MiB)", async () => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { capOldSpaceGrowth } from '../../src/util/old-space-growth.js';
-import { REPO } from '../support/helpers.js';
+import { evalInFreshNode, REPO } from '../support/helpers.js';
 
 /**
  * In a fresh node process: set the growth cap, keep ~15 MB live and churn objects that live long
@@ -24,13 +23,7 @@ function peakOldSpace(percent: number, nodeArgs: string[] = []): { state: string
       if (i % 20_000 === 0) peak = Math.max(peak, v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size);
     }
     console.log(JSON.stringify({ state: growth.state, peakMib: peak / 1048576, live: live.length }));`;
-  const r = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: REPO,
-    encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.trim()) as { state: string; peakMib: number };
+  return evalInFreshNode<{ state: string; peakMib: number }>(script, nodeArgs);
 }
 
 describe('worker old-generation growth cap', () => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { capSemiSpace } from '../../src/util/semi-space-cap.js';
-import { REPO } from '../support/helpers.js';
+import { evalInFreshNode, REPO } from '../support/helpers.js';
 
 /** In a fresh node process: cap at `mib`, allocate as a drain does, report what happened. */
 function allocateUnderCap(mib: number, nodeArgs: string[] = [], options: { thread?: boolean } = {}): { state: string; maxMib: number } {
@@ -27,13 +26,7 @@ function allocateUnderCap(mib: number, nodeArgs: string[] = [], options: { threa
     }
     if (cap.state === 'capped') cap.stop();
     console.log(JSON.stringify({ state: cap.state, maxMib: max / 1048576 }));`;
-  const r = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: REPO,
-    encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.trim()) as { state: string; maxMib: number };
+  return evalInFreshNode<{ state: string; maxMib: number }>(script, nodeArgs);
 }
 
 describe('worker young-generation cap', () => {

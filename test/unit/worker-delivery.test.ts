@@ -62,7 +62,10 @@ describe('worker delivery decisions', () => {
   before(async () => {
     w = await startWorker({ maxMessageBytes: 2000, maxRedeliveries: 2 });
   });
-  after(() => w.worker.stop());
+  after(async () => {
+    await w.worker.stop();
+    await w.worker.app.close();
+  });
 
   /** The states the caller of `id` was sent, decoded. */
   const told = (id: string) =>

@@ -13,7 +13,7 @@
  * acking it).
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { ResultBackend, ResultTarget, TaskCallRouting } from '../../core/backend.js';
+import type { ChordJoin, ChordSupport, GroupStore, ResultBackend, ResultTarget, TaskCallRouting } from '../../core/backend.js';
 import { ResultBackendError } from '../../core/errors.js';
 import type { AsyncResult } from '../../core/result.js';
 import type { Logger } from '../../logging/logger.js';
@@ -21,6 +21,7 @@ import { whileHolding } from '../../util/keep-alive.js';
 import { redactPassword } from '../../util/mask-url.js';
 import { parseRedisUrl, type RedisUrl } from '../../util/redis-url.js';
 import { ResultState, StateAsyncResult, type ResultMeta, type ResultSource } from '../async-result.js';
+import { chordEntry, decodeGroup, encodeGroup, groupKey, joinEntries, PART_RETURN } from './chords.js';
 import { decodeTaskMeta, encodeTaskMeta, taskKey } from './meta.js';
 import { ResultConsumer } from './result-consumer.js';
 
@@ -64,7 +65,10 @@ function idle(r: Redis): Redis {
   return r;
 }
 
-type StoringRedis = Redis & { ctsStoreResult(key: string, value: string, ttl: number): Promise<number> };
+type StoringRedis = Redis & {
+  ctsStoreResult(key: string, value: string, ttl: number): Promise<number>;
+  ctsChordPart(j: string, t: string, s: string, entry: string, score: string, ttl: number): Promise<string[] | null>;
+};
 
 /** redis:// result backend. */
 export class RedisBackend implements ResultBackend {
@@ -115,6 +119,7 @@ export class RedisBackend implements ResultBackend {
     if (!this.#cmd) {
       const cmd = idle(new Redis(this.#options('celeryts-results'))) as StoringRedis;
       cmd.defineCommand('ctsStoreResult', { numberOfKeys: 1, lua: STORE });
+      cmd.defineCommand('ctsChordPart', { numberOfKeys: 3, lua: PART_RETURN });
       cmd.on('error', () => undefined); // reported by the command that fails, once per outage
       this.#cmd = cmd;
     }
@@ -179,6 +184,35 @@ export class RedisBackend implements ResultBackend {
       }
     }
   }
+
+  readonly chords: ChordSupport = {
+    setChordSize: async (groupId, size) => {
+      const ttl = this.#settings.expiresSeconds;
+      await this.#run(() => (ttl > 0 ? this.#conn().setex(groupKey(groupId, '.s'), ttl, size) : this.#conn().set(groupKey(groupId, '.s'), size)));
+    },
+    partReturn: (groupId, taskId, groupIndex, state, result) =>
+      whileHolding(async (): Promise<ChordJoin | null> => {
+        const entries = await this.#conn().ctsChordPart(
+          groupKey(groupId, '.j'),
+          groupKey(groupId, '.t'),
+          groupKey(groupId, '.s'),
+          chordEntry(taskId, state, result),
+          groupIndex === null ? '+inf' : String(groupIndex),
+          this.#settings.expiresSeconds,
+        );
+        return entries ? joinEntries(entries) : null;
+      }),
+  };
+
+  readonly groups: GroupStore = {
+    saveGroup: async (groupId, taskIds) => {
+      await this.#run(() => this.#conn().ctsStoreResult(groupKey(groupId), encodeGroup(groupId, taskIds), this.#settings.expiresSeconds));
+    },
+    restoreGroup: async (groupId) => {
+      const raw = await this.#run(() => this.#conn().get(groupKey(groupId)));
+      return raw === null ? null : decodeGroup(raw);
+    },
+  };
 
   async onTaskCall(): Promise<TaskCallRouting> {
     return {}; // the worker stores the result; the task needs no reply_to

@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import { VERSION } from '../../version.js';
-import type { EventDispatcher } from './dispatcher.js';
+import type { EventDispatcher } from '../../client/event-dispatcher.js';
 
 /** Celery's SOFTWARE_INFO, for this implementation. */
 export const SOFTWARE_INFO = { sw_ident: 'celeryts', sw_ver: VERSION, sw_sys: os.type() } as const;

@@ -10,7 +10,7 @@ import type { Broker } from '../../core/broker.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Worker } from '../worker.js';
 import type { WorkerEventMap } from '../worker-events.js';
-import { EventDispatcher } from './dispatcher.js';
+import { EventDispatcher } from '../../client/event-dispatcher.js';
 import { Heart } from './heart.js';
 import { taskEventListeners } from './task-events.js';
 
@@ -72,7 +72,7 @@ export class WorkerEvents {
 const running = new WeakMap<EventSource, Promise<WorkerEvents>>();
 
 /** Start sending events for `worker` (idempotent). */
-export function startWorkerEvents(worker: Worker, options: WorkerEventsOptions = {}): Promise<WorkerEvents> {
+export function startWorkerEvents(worker: EventSource & Pick<Worker, 'app'>, options: WorkerEventsOptions = {}): Promise<WorkerEvents> {
   let started = running.get(worker);
   if (!started) {
     started = (async () => {

@@ -3,6 +3,7 @@
 usage: client.py '{"task": "proj.tasks.add", "args": [2, 3], "kwargs": {}, "countdown": null,
                    "queue": "celery", "timeout": 10}'
        client.py '{"chain": [["proj.tasks.add", [2, 2]], ["proj.tasks.add", [4]]], "queue": "q"}'
+       client.py '{"chord": {"header": [["proj.tasks.add", [1, 1], "q1"]], "body": ["proj.tasks.xsum", [], "q2"]}}'
 """
 import json
 import sys
@@ -17,7 +18,14 @@ if spec.get("countdown") is not None:
 if spec.get("queue"):
     options["queue"] = spec["queue"]
 sent = time.time()
-if spec.get("chain"):
+if spec.get("chord"):
+    # A chord built in Python: header and body as [task, args, queue] (needs a chord-capable backend).
+    from celery import chord
+
+    header = [app.signature(name, args=tuple(args), queue=q) for name, args, q in spec["chord"]["header"]]
+    name, args, q = spec["chord"]["body"]
+    result = chord(header)(app.signature(name, args=tuple(args), queue=q))
+elif spec.get("chain"):
     # A chain built in Python: [[task, args], ...], every step on the given queue.
     from celery import chain
 

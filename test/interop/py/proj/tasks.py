@@ -11,6 +11,12 @@ def add(x, y):
 
 
 @app.task
+def xsum(numbers):
+    """A chord body: the sum of the header's results."""
+    return sum(numbers)
+
+
+@app.task
 def mul(x, y):
     return x * y
 

@@ -4,7 +4,7 @@
  * The walk has a size budget: a huge result costs at most `maxLen` characters of work, and a
  * circular structure prints `[...]` / `{...}` instead of overflowing the stack.
  */
-import { serializeError } from '../../core/wire/exception.js';
+import { serializeError } from './exception.js';
 
 /** Celery's resultrepr_maxsize. */
 export const REPR_MAXLEN = 1024;

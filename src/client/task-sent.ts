@@ -3,12 +3,12 @@
  * (routing key task.sent) from `gen<pid>@<host>`, after the task message. Used by
  * `celeryts call --send-event`.
  */
-import type { Broker } from '../../core/broker.js';
-import { encodeTask } from '../../core/wire/task.js';
-import type { SendOptions } from '../../core/send-options.js';
-import type { Logger } from '../../logging/logger.js';
-import { buildSendSpec } from '../../client/producer.js';
-import { EventDispatcher } from './dispatcher.js';
+import type { Broker } from '../core/broker.js';
+import { encodeTask } from '../core/wire/task.js';
+import type { SendOptions } from '../core/send-options.js';
+import type { Logger } from '../logging/logger.js';
+import { EventDispatcher } from './event-dispatcher.js';
+import { buildSendSpec } from './producer.js';
 
 /** A task-sent event ready to publish, and the send options that make the message match it. */
 export interface PreparedTaskSent {

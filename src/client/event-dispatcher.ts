@@ -1,11 +1,7 @@
 /**
  * Publishes Celery's monitoring events on the `celeryev` topic exchange, as Celery's
- * EventDispatcher does (test/fixtures/protocol/events.json):
- *
- *   body        { hostname, utcoffset, pid, clock, ...fields, timestamp, type }
- *   routing key type with '-' -> '.' (worker.heartbeat); buffered groups go as one list to
- *               '<group>.multi' (task.multi)
- *   headers     { hostname }; JSON, utf-8, delivery mode 1 (transient), priority 0
+ * EventDispatcher does, in the wire shapes of src/core/wire/event.ts. Workers send through it,
+ * and clients (task-sent).
  *
  * Nothing waits for it: send() is synchronous and never throws. Task events are buffered and
  * flushed as one `task.multi` message per short interval (or when the batch is full), so a
@@ -14,12 +10,12 @@
  * monitoring can never eat the memory or the publish buffer that task results need.
  */
 import { hostname as osHostname } from 'node:os';
-import type { Broker, OutgoingMessage } from '../../core/broker.js';
-import { declareEventExchange, EVENT_EXCHANGE } from '../../core/topology.js';
-import type { Logger } from '../../logging/logger.js';
+import type { Broker, OutgoingMessage } from '../core/broker.js';
+import { declareEventExchange, EVENT_EXCHANGE } from '../core/topology.js';
+import { type CeleryEvent, EVENT_PROPERTIES, encodeEvent, eventRoutingKey, LamportClock, nowSeconds, utcoffset } from '../core/wire/event.js';
+import type { Logger } from '../logging/logger.js';
 
-/** One event as it travels: a flat JSON object with at least `type`. */
-export type CeleryEvent = Record<string, unknown> & { type: string };
+export type { CeleryEvent };
 
 /** Dispatcher settings. */
 export interface EventDispatcherOptions {
@@ -34,38 +30,6 @@ export interface EventDispatcherOptions {
   flushMs?: number;
   /** Publishes awaiting the broker before new events are dropped. Default 64. */
   maxInFlight?: number;
-}
-
-/** Celery's utcoffset(): hours *west* of UTC (time.timezone // 3600), floored as Python does. */
-export function utcoffset(now = new Date()): number {
-  return Math.floor(now.getTimezoneOffset() / 60);
-}
-
-/** Seconds since the epoch with sub-millisecond precision, like Python's time.time(). */
-export function nowSeconds(): number {
-  return (performance.timeOrigin + performance.now()) / 1000;
-}
-
-/** A Lamport clock: every event moves it forward; received clocks pull it ahead. */
-export class LamportClock {
-  #value = 0;
-  get value(): number {
-    return this.#value;
-  }
-  forward(): number {
-    return ++this.#value;
-  }
-  adjust(other: number): number {
-    this.#value = Math.max(this.#value, other) + 1;
-    return this.#value;
-  }
-}
-
-const PROPERTIES = { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 1, priority: 0 } as const;
-
-/** JSON as Python writes it for the fields Celery sends as floats (freq 2.0, not 2). */
-function encode(body: unknown): Buffer {
-  return Buffer.from(JSON.stringify(body).replace(/"freq":(-?\d+)(?=[,}])/g, '"freq":$1.0'));
 }
 
 /** Sends events for one node. */
@@ -128,7 +92,7 @@ export class EventDispatcher {
     if (!this.#enabled) return;
     const group = type.split('-', 1)[0]!;
     if (this.groups && !this.groups.has(group)) return;
-    if (!this.#bufferGroups.has(group)) return this.#publish(type.replace(/-/g, '.'), this.event(type, fields));
+    if (!this.#bufferGroups.has(group)) return this.#publish(eventRoutingKey(type), this.event(type, fields));
     let buf = this.#buffers.get(group);
     if (!buf) this.#buffers.set(group, (buf = []));
     buf.push(this.event(type, fields));
@@ -138,7 +102,7 @@ export class EventDispatcher {
 
   /** Publish one event alone, whatever its group (Celery's publish(); task-sent goes this way). */
   publish(type: string, fields: Record<string, unknown>): void {
-    if (this.#enabled) this.#publish(type.replace(/-/g, '.'), this.event(type, fields));
+    if (this.#enabled) this.#publish(eventRoutingKey(type), this.event(type, fields));
   }
 
   /** Publish every buffered batch now. */
@@ -153,7 +117,7 @@ export class EventDispatcher {
   #publish(routingKey: string, body: CeleryEvent | CeleryEvent[]): void {
     const count = Array.isArray(body) ? body.length : 1;
     if (this.#inFlight.size >= this.#maxInFlight) return this.#drop(count, undefined);
-    const message: OutgoingMessage = { body: encode(body), headers: { hostname: this.hostname }, properties: { ...PROPERTIES } };
+    const message: OutgoingMessage = { body: encodeEvent(body), headers: { hostname: this.hostname }, properties: { ...EVENT_PROPERTIES } };
     let p: Promise<void>;
     try {
       p = this.broker.publish(EVENT_EXCHANGE, routingKey, message);
