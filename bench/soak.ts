@@ -50,10 +50,15 @@ for (let i = 0; i < WORKERS; i++) {
     await spawnWorker(['-Q', queue, '-n', `soak${i}-${process.pid}@%h`, '-c', '16', '--acks-late', '-l', 'warning'], {
       cwd: FAULTS_APP,
       env: { CELERYTS_BROKER_URL: cluster.urlList(i % 3), RECORD_FILE: record, FAULTS_QUEUE: queue, FAULTS_QUEUE_TYPE: 'quorum' },
+      // -l warning keeps a million tasks out of the logs, and with them the "ready" line.
+      waitReady: false,
     }),
   );
 }
 
+// Workers log nothing at -l warning once ready: give them time to start, then publish.
+await new Promise((r) => setTimeout(r, 15_000));
+for (const w of workers) if (w.child.exitCode !== null) throw new Error(`a worker exited at start:\n${w.output()}`);
 const started = Date.now();
 let confirmed = 0;
 let failed = 0;
