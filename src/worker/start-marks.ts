@@ -21,7 +21,10 @@
  * nothing: the first death of a poison task is not seen, and a poison task runs at most
  * maxRedeliveries + 2 times. The queue is per node name, so a worker restarted under another
  * name does not see its old marks (a poison task then goes on killing workers whose names
- * change each start): give workers stable names (-n) where that matters. The queue is the same
+ * change each start): give workers stable names (-n) where that matters.
+ * On Redis a dead worker's task and its mark come back together, after the visibility timeout
+ * and in either order: the worker gives a redelivered task a moment (MARK_GRACE_MS, worker.ts)
+ * for its mark to arrive; a mark arriving after startup from a previous life counts as well. The queue is the same
  * on every broker (it is only publish, consume and ack), so marks work on amqp, redis and file.
  */
 import { randomUUID } from 'node:crypto';
@@ -121,6 +124,11 @@ export class StartMarks {
       this.#died.add(taskId);
     }
     settle(d);
+  }
+
+  /** True when a previous life of this node started this task and died before it ended (without taking it). */
+  hasDied(taskId: string): boolean {
+    return this.#died.has(taskId);
   }
 
   /** True (once) when a previous life of this node started this task and died before it ended. */
