@@ -22,9 +22,10 @@
  * maxRedeliveries + 2 times. The queue is per node name, so a worker restarted under another
  * name does not see its old marks (a poison task then goes on killing workers whose names
  * change each start): give workers stable names (-n) where that matters.
- * On Redis a dead worker's task and its mark come back together, after the visibility timeout
- * and in either order: the worker gives a redelivered task a moment (MARK_GRACE_MS, worker.ts)
- * for its mark to arrive; a mark arriving after startup from a previous life counts as well. The queue is the same
+ * A dead worker's task and its mark come back at about the same time and in either order
+ * (RabbitMQ requeues both when it sees the connection gone, Redis restores both after the
+ * visibility timeout): a redelivered acks-late task without a mark waits a moment
+ * (MARK_GRACE_MS, worker.ts) for one, and a mark from a previous life counts whenever it comes. The queue is the same
  * on every broker (it is only publish, consume and ack), so marks work on amqp, redis and file.
  */
 import { randomUUID } from 'node:crypto';

@@ -64,7 +64,7 @@ export interface WorkerOptions {
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
-/** How long a redelivered acks-late task waits for its start mark where marks may lag (Redis). */
+/** How long a redelivered acks-late task without a start mark waits for one that may lag behind it. */
 const MARK_GRACE_MS = 500;
 
 /** Tasks due within this many ms wait in worker memory; later ones wait in the broker. */
@@ -227,9 +227,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       return this.#revoked(headers, d.properties.replyTo, d.properties.correlationId, this.revoked.has(headers.id) ? 'revoked' : 'expired');
     }
     const acksLate = task.acksLate ?? this.app.config.acksLate;
-    // Where deliveries come back by visibility timeout (Redis), a dead worker's task and its
-    // start mark return in one restore pass, in either order: give the mark a moment to arrive.
-    if (acksLate && d.redelivered && !graced && this.#broker?.capabilities.visibilityTimeoutMs !== undefined && !this.#marks!.hasDied(headers.id)) {
+    // A dead worker's task and its start mark come back to the queues at about the same time,
+    // in either order (RabbitMQ requeues both when it sees the connection gone, Redis restores
+    // both after the visibility timeout): give a redelivered task's mark a moment to arrive.
+    if (acksLate && d.redelivered && !graced && !this.#marks!.hasDied(headers.id)) {
       const timer = setTimeout(() => {
         this.#graceTimers.delete(timer);
         this.#onDelivery(d, queue, true);

@@ -154,7 +154,9 @@ for (const b of brokers()) {
             'a kill or the dead-letter queue',
           );
           if (w.child.exitCode === null && w.child.signalCode === null) {
-            const loud = logLines(w.output()).filter((l) => l['taskId'] === id && Number(l['level']) >= 50);
+            const errorsOf = () => logLines(w.output()).filter((l) => l['taskId'] === id && Number(l['level']) >= 50);
+            await eventually(() => errorsOf().length > 0, 5000, 'the error line'); // logs are written in batches
+            const loud = errorsOf();
             assert.equal(loud.length, 1, 'one error line with the task id');
             assert.match(String(loud[0]!['msg']), /started and lost its worker 3 times, over maxRedeliveries \(2\).*dead-letter queue/);
             assert.equal(await terminate(w), 0);
