@@ -8,7 +8,6 @@ import { BrokerGaveUpError } from '../core/errors.js';
 import { BeatService } from '../beat/beat-service.js';
 import { capOldSpaceGrowth } from '../util/old-space-growth.js';
 import { capSemiSpace } from '../util/semi-space-cap.js';
-import { defaults } from '../config/schema.js';
 import { maskUrl } from '../util/mask-url.js';
 import { addCommonOptions, appFromFlags, moduleRefsFromCli, reportError, type CommonFlags } from './common.js';
 import { connectWithRetry } from './connect-retry.js';
@@ -98,10 +97,6 @@ script): npx does not pass SIGTERM on.`,
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    // Before loading config and tasks, which would otherwise grow the young generation past the
-    // cap for good (see semi-space-cap.ts); the configured size replaces it once known.
-    capSemiSpace(defaults().workerMaxSemiSpaceMb);
-    capOldSpaceGrowth(defaults().workerHeapGrowingPercent);
     try {
       const app = await appFromFlags(flags, {
         ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
@@ -122,7 +117,8 @@ script): npx does not pass SIGTERM on.`,
       if (flags.pidfile) holdPidfile(flags.pidfile);
       const modules = moduleRefsFromCli(flags.app);
       await app.loadTasks(modules);
-      // The process is the worker's: size its young generation for draining (see semi-space-cap.ts).
+      // The process is the worker's: size its heap for draining, as configured (bin/celeryts.js set
+      // the defaults before the CLI loaded, see worker-heap.ts).
       const cap = capSemiSpace(app.config.workerMaxSemiSpaceMb);
       const growth = capOldSpaceGrowth(app.config.workerHeapGrowingPercent);
       app.log.debug(
