@@ -207,6 +207,10 @@ describe('ConfirmPublisher (fake channel)', () => {
     nack(tag: number, multiple = false): void {
       this.emit('nack', { deliveryTag: tag, multiple, requeue: false });
     }
+    closed = false;
+    async close(): Promise<void> {
+      this.closed = true;
+    }
   }
   const asChannel = (c: FakeConfirmChannel): ConfirmChannel => c as unknown as ConfirmChannel;
   const settled = <T>(p: Promise<T>): Promise<string> =>
@@ -224,13 +228,22 @@ describe('ConfirmPublisher (fake channel)', () => {
     const results = ['a', 'b', 'c', 'd', 'e'].map((s) => settled(pub.publish('', 'q', Buffer.from(s), {})));
     assert.equal(ch.written.length, 5, 'pipelined: all five written with no confirm yet');
     ch.ack(3, true);
+    assert.deepEqual(failed, []);
+    // A nack replaces the channel (a quorum queue's channel can go on nacking after a failover):
+    // what it held unconfirmed (d) and the nacked publish (e) go out again on the next one.
     ch.nack(5);
-    ch.ack(4);
+    assert.equal(failed.length, 1, 'a new channel was asked for');
+    assert.ok(ch.closed, 'the nacking channel is closed');
+    ch.ack(4); // no longer listened to
+    const next = new FakeConfirmChannel();
+    pub.attach(asChannel(next));
+    assert.deepEqual(next.written, ['/q/d', '/q/e']);
+    next.ack(1);
+    next.nack(2); // nacked twice: rejected
     const out = await Promise.all(results);
     assert.deepEqual(out.slice(0, 4), ['ok', 'ok', 'ok', 'ok']);
-    assert.match(out[4]!, /^err:.*basic\.nack/);
+    assert.match(out[4]!, /^err:.*basic\.nack, twice/);
     assert.equal(pub.pending, 0);
-    assert.deepEqual(failed, []);
   });
 
   it('holds publishes back while the channel buffer is full, until drain', async () => {

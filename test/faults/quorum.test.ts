@@ -33,6 +33,12 @@ async function queueTable(rabbit: PrivateRabbit): Promise<Map<string, { type: st
   return rows;
 }
 
+/** Wait until a message waits in one of the celery_delayed_* levels. */
+function untilParked(rabbit: PrivateRabbit, what: string): Promise<unknown> {
+  const parked = async () => [...(await queueTable(rabbit))].some(([name, q]) => name.startsWith('celery_delayed_') && q.messages > 0);
+  return eventually(parked, 7000, `${what} in a celery_delayed_* queue`);
+}
+
 describe('quorum queues and native delayed delivery (private node)', () => {
   let rabbit: PrivateRabbit;
   let s: Setup;
@@ -107,11 +113,7 @@ app.send_task('faults.record', args=['py-countdown', 0], exchange='celery_delaye
     // Long enough for rabbitmqctl (seconds per call on a busy machine) to see it parked.
     await app.sendTask('faults.record', ['ts-countdown', 0], {}, { countdown: 8, ignoreResult: true });
     // Parked by the broker, not held by the worker: the message waits in a level queue.
-    await eventually(
-      async () => [...(await queueTable(rabbit))].some(([name, q]) => name.startsWith('celery_delayed_') && q.messages > 0),
-      7000,
-      'the countdown task in a celery_delayed_* queue',
-    );
+    await untilParked(rabbit, 'the countdown task');
     await eventually(() => endedIds(s.record).has('ts-countdown'), 20_000, 'the countdown task to run');
     assert.ok(runs(s.record).find((r) => r.id === 'ts-countdown')!.at - sent >= 7000, 'it ran after its countdown');
     const after = await queueTable(rabbit);
@@ -134,11 +136,7 @@ app.send_task('faults.record', args=['parked', 0], queue=os.environ['QUEUE'], ro
 `,
       { URL: rabbit.url, QUEUE: s.queue },
     );
-    await eventually(
-      async () => [...(await queueTable(rabbit))].some(([name, q]) => name.startsWith('celery_delayed_') && q.messages > 0),
-      7000,
-      'the parked task in a celery_delayed_* queue',
-    );
+    await untilParked(rabbit, 'the parked task');
     await eventually(() => endedIds(s.record).has('parked'), 20_000, 'the parked task to run');
     assert.ok(runs(s.record).find((r) => r.id === 'parked')!.at - sent >= 7000, 'it ran at its eta, not before');
   });

@@ -547,7 +547,7 @@ export class AmqpBroker extends EventEmitter implements Broker {
 
   /** The publish channel was closed by the server; open another on the same connection. */
   #reopenPublishChannel(err: Error): void {
-    this.#opts.logger.warn({ err: this.#safeMessage(err) }, 'the broker closed the publish channel; reopening it');
+    this.#opts.logger.warn({ err: this.#safeMessage(err) }, 'the publish channel failed (closed by the broker, or nacking); opening another');
     const session = this.#live;
     if (!session?.alive || this.#closing) return; // a reconnection attaches a new one
     session.openConfirmChannel().then(

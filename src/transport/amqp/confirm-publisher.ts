@@ -22,6 +22,13 @@
  *   the same way. When the error names an exchange, publishes to that exchange are rejected
  *   with the server's reason and the others are resent; otherwise every unconfirmed publish
  *   is rejected (we cannot tell which one was at fault, and the caller can retry).
+ *
+ * A nack: the publishing channel is replaced and the nacked publishes are sent once more on the
+ * new one (a second nack rejects them). Why: on a RabbitMQ cluster, a channel that published to
+ * a quorum queue while its leader was being re-elected (just after a failover) goes on nacking
+ * every later publish to it, while a fresh channel on the same connection is acked at once
+ * (seen on 3.10 in test/faults/cluster.suite.ts). A queue that really refuses (overflow
+ * reject-publish, full) still ends in a rejection, after one retry.
  */
 import type { ConfirmChannel, Options } from 'amqplib';
 import { BrokerError } from '../../core/errors.js';
@@ -38,6 +45,8 @@ interface PendingPublish {
   /** Sequence number on the channel it was written to. */
   seq: number;
   settled: boolean;
+  /** Nacked once already: the next nack rejects it. */
+  nacked?: boolean;
 }
 
 /** The publisher's view of the world outside it. */
@@ -196,6 +205,7 @@ export class ConfirmPublisher {
   }
 
   #confirm(tag: number, multiple: boolean, nacked: boolean): void {
+    if (nacked) return this.#swapAfterNack(tag, multiple);
     const settle = (p: PendingPublish): void =>
       this.#settle(p, nacked ? new BrokerError(`the broker did not accept the message for exchange '${p.exchange}' (basic.nack)`) : undefined);
     if (multiple) {
@@ -209,6 +219,29 @@ export class ConfirmPublisher {
       if (p && p.seq === tag && !p.settled) settle(p);
       for (let head = this.#inFlight.at(0); head?.settled; head = this.#inFlight.at(0)) this.#inFlight.shift();
     }
+    this.#checkIdle();
+  }
+
+  /** See the file comment: drop the nacking channel, resend what it held, ask for a new one. */
+  #swapAfterNack(tag: number, multiple: boolean): void {
+    const channel = this.#channel;
+    this.#unlisten?.();
+    this.#unlisten = undefined;
+    this.#channel = undefined;
+    const resend: PendingPublish[] = [];
+    for (const p of this.#inFlight.drain()) {
+      if (p.settled) continue;
+      const wasNacked = multiple ? p.seq <= tag : p.seq === tag;
+      if (!wasNacked) resend.push(p);
+      else if (p.nacked) this.#settle(p, new BrokerError(`the broker did not accept the message for exchange '${p.exchange}' (basic.nack, twice)`));
+      else {
+        p.nacked = true;
+        resend.push(p);
+      }
+    }
+    this.#waiting.unshiftAll(resend);
+    channel?.close().catch(() => {});
+    this.#hooks.channelFailed(new BrokerError('the broker nacked a publish'));
     this.#checkIdle();
   }
 
