@@ -1,16 +1,17 @@
 /**
- * The caller's side, in a process of its own: client URL QUEUE N CALLS.
- * - end-to-end: send N bench.noop calls at once (pipelined publishes) and await every rpc
- *   result; tasks/s from the first send to the last result.
+ * The caller's side, in a process of its own: client URL QUEUE N CALLS [RESULT_BACKEND].
+ * - end-to-end: send N bench.noop calls at once (pipelined publishes) and await every result
+ *   (rpc:// by default, or the given result backend); tasks/s from the first send to the last
+ *   result.
  * - round trip: CALLS calls one after another (after a warm-up), each awaited to its result.
  * Prints one JSON line.
  */
 import { createApp } from 'celeryts';
 
-const [url = '', queue = '', nArg = '20000', callsArg = '2000'] = process.argv.slice(2);
+const [url = '', queue = '', nArg = '20000', callsArg = '2000', resultBackend = 'rpc://'] = process.argv.slice(2);
 const n = Number(nArg);
 const calls = Number(callsArg);
-const app = await createApp({ brokerUrl: url, configFile: new URL('./celeryts.config.ts', import.meta.url).pathname, logLevel: 'warn' });
+const app = await createApp({ brokerUrl: url, configFile: new URL('./celeryts.config.ts', import.meta.url).pathname, logLevel: 'warn', resultBackend });
 const send = () => app.sendTask('bench.noop', [], {}, { queue });
 
 // Warm up: connection, reply queue, declarations, JIT.

@@ -197,7 +197,7 @@ export class App implements AppPort {
 
   /** Remote control client (inspect/control). */
   async control(): Promise<ControlClient> {
-    this.#control ??= new ControlClient(await this.broker());
+    this.#control ??= new ControlClient(await this.broker(), this.config.controlSecret);
     return this.#control;
   }
 

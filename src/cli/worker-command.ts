@@ -31,6 +31,8 @@ interface WorkerFlags extends CommonFlags {
   pidfile?: string;
   logfile?: string;
   beat?: boolean;
+  withoutRemoteControl?: boolean;
+  controlCommands?: string[];
 }
 
 /** `celeryts worker`: thin: flags -> app options -> Worker; signals -> warm/cold shutdown. */
@@ -53,6 +55,8 @@ export function workerCommand(): Command {
     .option('--no-retry-on-startup', 'exit at once when the broker is down at start')
     .option('--pidfile <file>', "write the worker's pid here (refused if a running process holds it; removed at exit)")
     .option('-f, --logfile <file>', 'append logs to this file instead of stderr')
+    .option('--without-remote-control', 'answer no inspect/control requests (config workerEnableRemoteControl: false)')
+    .option('--control-commands <names>', 'answer only these control commands, comma separated (config controlCommands)', collect)
     .option('-B, --beat', "also run beat (the config's periodic tasks) in this process; any number of workers may: one leads");
   addCommonOptions(cmd).addHelpText(
     'after',
@@ -105,6 +109,8 @@ script): npx does not pass SIGTERM on.`,
         ...(flags.timeLimit !== undefined ? { taskTimeLimit: flags.timeLimit } : {}),
         ...(flags.softTimeLimit !== undefined ? { taskSoftTimeLimit: flags.softTimeLimit } : {}),
         ...(flags.taskEvents ? { sendEvents: true } : {}),
+        ...(flags.withoutRemoteControl ? { workerEnableRemoteControl: false } : {}),
+        ...(flags.controlCommands ? { controlCommands: flags.controlCommands } : {}),
         ...(flags.retryOnStartup !== undefined ? { brokerConnectionRetryOnStartup: flags.retryOnStartup } : {}),
         ...(flags.logfile ? { logFile: path.resolve(flags.logfile) } : {}),
       });

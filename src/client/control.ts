@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
+import { signControl } from '../core/control-signature.js';
 import { encodePidboxRequest, parsePidboxReply, pidboxProperties } from '../core/wire/pidbox.js';
 import { CONTROL_MESSAGE_TTL_MS, CONTROL_QUEUE_EXPIRES_MS, declarePidboxExchanges, PIDBOX_EXCHANGE, REPLY_PIDBOX_EXCHANGE } from '../core/topology.js';
 
@@ -33,7 +34,11 @@ export class ControlClient {
   readonly #collectors = new Map<string, Collector>();
   #clock = 0;
 
-  constructor(private readonly broker: Broker) {}
+  /** `secret`: sign every request (config controlSecret; see core/control-signature.ts). */
+  constructor(
+    private readonly broker: Broker,
+    private readonly secret?: string,
+  ) {}
 
   async #listen(): Promise<Consumer> {
     await declarePidboxExchanges(this.broker);
@@ -80,7 +85,7 @@ export class ControlClient {
     });
     await this.broker.publish(PIDBOX_EXCHANGE, '', {
       body,
-      headers: { clock: ++this.#clock, expires: Date.now() / 1000 + timeout },
+      headers: { clock: ++this.#clock, expires: Date.now() / 1000 + timeout, ...(this.secret ? signControl(body, this.secret) : {}) },
       properties: pidboxProperties(2),
     });
     if (!wantReply) return replies;

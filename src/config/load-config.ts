@@ -74,6 +74,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   const fromEnv: UserConfig = {};
   if (env['CELERYTS_BROKER_URL']) fromEnv.brokerUrl = env['CELERYTS_BROKER_URL'];
   if (env['CELERYTS_RESULT_BACKEND']) fromEnv.resultBackend = env['CELERYTS_RESULT_BACKEND'];
+  // A secret belongs in the environment rather than in a config file under version control.
+  if (env['CELERYTS_CONTROL_SECRET']) fromEnv.controlSecret = env['CELERYTS_CONTROL_SECRET'];
   validateUserConfig(fromEnv, 'environment');
   const overrides = validateUserConfig(stripUndefined(options.overrides ?? {}), 'command line');
   const merged: UserConfig = { ...fromFile, ...fromEnv, ...overrides };

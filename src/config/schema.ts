@@ -111,6 +111,8 @@ export interface UserConfig {
   autoscale?: [number, number];
   /** Seconds without growing before autoscale shrinks the pool (Celery's AUTOSCALE_KEEPALIVE). Default 30. */
   autoscaleKeepalive?: number;
+  /** Allow the `pool_restart` control command (Celery's worker_pool_restarts): threads pool only. Default false. */
+  workerPoolRestarts?: boolean;
   /** Ack after the task returns (default false: ack before it starts). */
   acksLate?: boolean;
   /** Send no results unless a task or call asks (CELERY_IGNORE_RESULT). */
@@ -227,6 +229,7 @@ export interface Config {
   prefetchMultiplier: number;
   autoscale: [number, number] | null;
   autoscaleKeepalive: number;
+  workerPoolRestarts: boolean;
   acksLate: boolean;
   ignoreResult: boolean;
   disableRateLimits: boolean;
@@ -326,6 +329,7 @@ const CHECKS: Record<keyof UserConfig, Check> = {
       ? undefined
       : 'must be [max, min]: whole numbers, max at least min and above 0',
   autoscaleKeepalive: (v) => (typeof v === 'number' && v >= 0 ? undefined : 'must be a number of seconds, 0 or more'),
+  workerPoolRestarts: isBool,
   acksLate: isBool,
   ignoreResult: isBool,
   disableRateLimits: isBool,
@@ -393,7 +397,8 @@ export function validateUserConfig(raw: unknown, source: string): UserConfig {
       throw new ConfigError(`${source}: unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
     }
     const problem = check(value);
-    if (problem) throw new ConfigError(`${source}: '${key}' ${problem} (got ${shown(value)})`);
+    // A secret is never quoted, not even a wrong one (it may be a real one in the wrong place).
+    if (problem) throw new ConfigError(`${source}: '${key}' ${problem}${key === 'controlSecret' ? '' : ` (got ${shown(value)})`}`);
   }
   return raw as UserConfig;
 }
@@ -438,6 +443,7 @@ export function defaults(): Omit<Config, 'root' | 'configFile' | 'brokerUrl'> {
     prefetchMultiplier: 4,
     autoscale: null,
     autoscaleKeepalive: 30,
+    workerPoolRestarts: false,
     acksLate: false,
     ignoreResult: false,
     disableRateLimits: false,

@@ -246,7 +246,13 @@ export function createControlCommands(worker: ControlledWorker): Record<string, 
       );
       return { ok: 'time limits set successfully' };
     },
-    ...poolCommands({ pool: worker.pool, poolKind: worker.runner.kind, autoscaler: worker.autoscaler }),
+    ...poolCommands({
+      pool: worker.pool,
+      poolKind: worker.runner.kind,
+      autoscaler: worker.autoscaler,
+      restartsEnabled: worker.app.config.workerPoolRestarts,
+      restart: worker.runner.restart ? () => worker.runner.restart?.() : undefined,
+    }),
     ...debugCommands(),
     shutdown: () => {
       worker.app.log.warn('Got shutdown from remote');

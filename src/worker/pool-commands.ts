@@ -1,8 +1,8 @@
 /**
  * Celery's pool remote-control commands, with its replies: `pool_grow` / `pool_shrink` (by n,
  * default 1; refused under autoscale), `autoscale` (new bounds; an error unless the worker runs
- * with --autoscale) and `pool_restart` (refused: see below). The async pool resizes at once;
- * the threads pool has a fixed set of threads and says so.
+ * with --autoscale) and `pool_restart` (with workerPoolRestarts, the threads pool only). The
+ * async pool resizes at once; the threads pool has a fixed set of threads and says so.
  */
 import type { Autoscaler, ScalablePool } from './autoscaler.js';
 import type { ControlCommand } from './control.js';
@@ -13,6 +13,10 @@ export interface PoolControlSource {
   /** 'async' or 'threads'. */
   poolKind: string;
   autoscaler: Autoscaler | undefined;
+  /** Whether pool_restart is allowed (config workerPoolRestarts). */
+  restartsEnabled: boolean;
+  /** Restarts the pool's threads; absent for the async pool. */
+  restart: (() => void) | undefined;
 }
 
 /** Python's repr of the ValueError Celery raises, which is what its worker replies with. */
@@ -46,11 +50,14 @@ export function poolCommands(w: PoolControlSource): Record<string, ControlComman
       const [newMax, newMin] = w.autoscaler.update(max, min);
       return { ok: `autoscale now max=${newMax} min=${newMin}` };
     },
-    // Celery re-imports task modules in its pool processes when worker_pool_restarts is on. A
-    // Node worker cannot unload an ES module, so restarts are never enabled: restart the worker.
-    pool_restart: () => ({
-      error:
-        "ValueError('Pool restarts not enabled'): a celeryts worker cannot reload task modules in place; restart the worker (warm shutdown: SIGTERM) instead",
-    }),
+    // Celery restarts its pool processes (which import the task modules anew) when
+    // worker_pool_restarts is on. Here: the threads pool's threads. The async pool runs bodies
+    // in the worker's own process, whose ES modules cannot be unloaded.
+    pool_restart: () => {
+      if (!w.restartsEnabled) return valueError('Pool restarts not enabled');
+      if (!w.restart) return { error: 'pool_restart needs the threads pool (-P threads): the async pool cannot reload task modules; restart the worker' };
+      w.restart();
+      return { ok: 'reload started' };
+    },
   };
 }

@@ -13,6 +13,8 @@ export interface TaskRunner {
   readonly kind: string;
   /** What runs the bodies, as inspect stats lists pool processes: this process's pid, or thread ids. */
   processes(): number[];
+  /** Fresh workers for the bodies, loading the task modules anew (pool_restart); absent when impossible. */
+  restart?(): void;
   /** Start the runner (threads load the task modules). */
   start(): Promise<void>;
   /** Run beforeStart and the body; the outcome (now, or a promise of it), never a rejection. */

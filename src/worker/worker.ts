@@ -170,8 +170,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     });
     for (const name of app.registry.names()) this.limiter.setLimit(name, app.registry.get(name)!.rateLimit);
     await this.runner.start();
-    this.#control = new ControlServer(broker, this.nodeName, createControlCommands(this), app.log);
-    await this.#control.start();
+    if (app.config.workerEnableRemoteControl) {
+      const { controlCommands: allow, controlSecret: secret, controlSignatureWindow: windowSeconds } = app.config;
+      this.#control = new ControlServer(broker, this.nodeName, createControlCommands(this), app.log, { allow, secret, windowSeconds });
+      await this.#control.start();
+    } else app.log.info('remote control disabled (workerEnableRemoteControl false): inspect and control get no answer from this worker');
     await this.#deadLetters.start();
     await this.#marks.start(); // before any task queue: a redelivery must find its mark
     await this.consumers.declareAll({ broker, queues: await app.queues(), prefetch: this.prefetchCount, onDelivery: (d, q) => this.#onDelivery(d, q) });

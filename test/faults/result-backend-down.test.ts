@@ -5,7 +5,9 @@
  *   storing its result holds its concurrency slot meanwhile);
  * - acks late: a task whose result is not stored yet is not acked: a worker SIGKILLed during
  *   the outage leaves its tasks to the next worker, which runs them again and stores them;
- * - every result is readable by id once Redis is back.
+ * - every result is readable by id once Redis is back;
+ * - a client waiting (no timeout) through a Redis restart gets its result: it subscribes again
+ *   and reads again after the reconnect.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -71,3 +73,28 @@ describe('Redis result backend down while acks-late tasks run', () => {
     }
   });
 });
+
+describe('Redis result backend restarted while a client waits', () => {
+  it('a pending wait (no timeout) gets its result after the subscriber reconnects', { timeout: 60_000 }, async () => {
+    const s = setup(undefined, 'rbwait', { CELERYTS_RESULT_BACKEND: redis.url }, tempBrokerUrl());
+    const app = await client(s, { resultBackend: redis.url });
+    const w = await startWorker(s);
+    try {
+      const r = await app.sendTask<string>('faults.record', ['long', 3500]);
+      let value: string | undefined;
+      const waiting = r.get().then((v) => (value = v));
+      await untilStarted(s.record, 'long');
+      await redis.restart(1500); // the client's subscription goes with the connection
+      await waiting;
+      assert.equal(value, 'long');
+    } finally {
+      await terminate(w);
+      await app.close();
+    }
+  });
+});
+
+/** Wait until task `id` has started. */
+function untilStarted(file: string, id: string): Promise<unknown> {
+  return eventually(() => runs(file).some((r) => r.event === 'start' && r.id === id), 10_000, `${id} to start`);
+}

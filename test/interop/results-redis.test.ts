@@ -5,13 +5,12 @@
  * different languages, both ways. Broker: Redis (db 15); results: Redis (db 15).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { chord, createApp, Signature, TaskFailedError, type App } from 'celeryts';
 import { eventually, spawnWorker, type WorkerProcess } from '../support/harness.js';
 import { testRedisUrl } from '../support/helpers.js';
-import { PY, PYDIR, python } from '../support/interop-suite.js';
+import { python, spawnPythonWorker, type PythonWorker } from '../support/interop-suite.js';
 
 const url = testRedisUrl();
 const run = randomUUID().slice(0, 8);
@@ -22,28 +21,18 @@ const py = (args: string[]) => python(url, args, env);
 
 describe('Redis results shared between celeryts and Python Celery', () => {
   let tsWorker: WorkerProcess;
-  let pyWorker: ChildProcess;
+  let pyWorker: PythonWorker;
   let app: App;
   before(async () => {
     tsWorker = await spawnWorker(['-Q', TS_QUEUE, '-n', `ts-${run}@results`, '-l', 'info'], { env });
-    let out = '';
-    pyWorker = spawn(PY, ['-m', 'celery', '-A', 'proj', 'worker', '-Q', PY_QUEUE, '-n', `py-${run}@results`, '-P', 'solo', '-l', 'INFO'], {
-      cwd: PYDIR,
-      env: { ...process.env, BROKER_URL: url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    pyWorker.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    pyWorker.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    await eventually(() => /ready\./.test(out), 30_000, 'python worker ready').catch((err: Error) => {
-      throw new Error(`${err.message}\n${out}`);
-    });
+    pyWorker = await spawnPythonWorker(url, `py-${run}@results`, PY_QUEUE, ['-P', 'solo'], env);
     // Current: chords send through it.
     app = await createApp({ brokerUrl: url, resultBackend: url, logLevel: 'silent' });
   });
   after(async () => {
     await app.close();
     tsWorker.child.kill('SIGTERM');
-    pyWorker.kill('SIGTERM');
+    await pyWorker.stop();
     await tsWorker.exited;
   });
 

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { createApp, ResultBackendError, TaskFailedError } from 'celeryts';
+import { createApp, ResultBackendError, TaskFailedError, TaskRevokedError } from 'celeryts';
 import { cli, E2E, startInProcess, tempBrokerUrl, type InProcess } from '../support/harness.js';
 import { REPO, testRedisUrl } from '../support/helpers.js';
 
@@ -68,6 +68,30 @@ describe('Redis result backend (file broker, redis:// results)', () => {
     assert.equal(pids.size, 2, 'two reader processes');
     assert.ok(!pids.has(process.pid));
     assert.equal(await r.get({ timeout: 5 }), 42, 'the sender still reads it');
+  });
+
+  it('a thousand concurrent waits share one subscriber connection and all resolve', async () => {
+    const subscribers = async () =>
+      String(await redis.client('LIST'))
+        .split('\n')
+        .filter((l) => / name=celeryts-results-sub /.test(l)).length;
+    const reader = await createApp({ cwd: E2E, brokerUrl, resultBackend: backend, logLevel: 'silent', setAsCurrent: false });
+    try {
+      const before = await subscribers();
+      // Waits first (by id, before the tasks exist), so every one of them is pending.
+      const ids = Array.from({ length: 1000 }, () => randomUUID());
+      const handles = await Promise.all(ids.map((id) => reader.asyncResult<number>(id)));
+      const values = Promise.all(handles.map((h) => h.get({ timeout: 60 })));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await subscribers()) - before, 1, 'one subscriber connection for every wait of the process');
+      await Promise.all(ids.map((taskId, i) => w.client.sendTask('app.jobs.add', [i, 1], {}, { taskId })));
+      assert.deepEqual(
+        await values,
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+      );
+    } finally {
+      await reader.close();
+    }
   });
 
   it("stores Celery 5's format under celery-task-meta-<id> with the configured expiry", async () => {
@@ -151,6 +175,33 @@ describe('Redis result backend (file broker, redis:// results)', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('revoke() on a handle read by id in another client: the task is skipped and reads REVOKED', async () => {
+    const r = await w.client.sendTask('app.jobs.add', [1, 1], {}, { countdown: 1.5 });
+    const other = await createApp({ cwd: E2E, brokerUrl, resultBackend: backend, logLevel: 'silent', setAsCurrent: false });
+    try {
+      await (await other.asyncResult(r.id)).revoke();
+      await assert.rejects(r.get({ timeout: 10 }), TaskRevokedError);
+      assert.equal((await other.asyncResult(r.id)).state, 'REVOKED');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('get({ interval }) re-reads the stored state while waiting (a result stored without a publish is found)', async () => {
+    const id = randomUUID();
+    const handle = await w.client.asyncResult<number>(id);
+    const got = handle.get({ timeout: 5, interval: 0.1 });
+    await new Promise((r) => setTimeout(r, 300));
+    // Written the way a store that does not publish would: only SET.
+    await redis.set(
+      `celery-task-meta-${id}`,
+      JSON.stringify({ status: 'SUCCESS', result: 7, traceback: null, children: [], date_done: null, task_id: id }),
+      'EX',
+      60,
+    );
+    assert.equal(await got, 7);
   });
 
   it('a failed task read by id rejects with TaskFailedError', async () => {

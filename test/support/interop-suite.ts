@@ -51,13 +51,19 @@ export interface PythonWorker {
  * Start `celery worker` for the Python app (proj) on `queue` as `node`, without mingle and gossip
  * (it then talks to no other worker: test files run side by side), and wait until it is ready.
  */
-export async function spawnPythonWorker(brokerUrl: string, node: string, queue: string, poolArgs: string[] = ['-P', 'solo']): Promise<PythonWorker> {
+export async function spawnPythonWorker(
+  brokerUrl: string,
+  node: string,
+  queue: string,
+  poolArgs: string[] = ['-P', 'solo'],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<PythonWorker> {
   const child = spawn(
     PY,
     ['-m', 'celery', '-A', 'proj', 'worker', '-Q', queue, '-n', node, ...poolArgs, '-l', 'INFO', '--without-mingle', '--without-gossip'],
     {
       cwd: PYDIR,
-      env: { ...process.env, CELERYTS_BROKER_URL: brokerUrl, BROKER_URL: brokerUrl },
+      env: { ...process.env, CELERYTS_BROKER_URL: brokerUrl, BROKER_URL: brokerUrl, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -485,7 +485,7 @@ export function runWorkerSuite(label: string, brokerUrl: () => string, options: 
     const record = tempRecordFile();
     before(async () => {
       process.env['RECORD_FILE'] = record;
-      w = await startInProcess({ brokerUrl: brokerUrl(), config: { pool: 'threads', concurrency: 2, ...uniqueQueue() } });
+      w = await startInProcess({ brokerUrl: brokerUrl(), config: { pool: 'threads', concurrency: 2, workerPoolRestarts: true, ...uniqueQueue() } });
     });
     after(async () => {
       await w.stop();
@@ -502,6 +502,23 @@ export function runWorkerSuite(label: string, brokerUrl: () => string, options: 
       );
       assert.notEqual(threads[0], threads[1]);
       assert.ok(Date.now() - started < 1500, 'two 300 ms busy loops overlapped');
+    });
+
+    it('pool_restart (with workerPoolRestarts) replaces the task threads; tasks run in the fresh ones', async () => {
+      const threadsOf = async () =>
+        new Set(await Promise.all([0, 1].map(async () => (await w.client.sendTask<number>('app.jobs.busy', [50])).get({ timeout: 20 }))));
+      const before = w.worker.runner.processes();
+      await threadsOf();
+      const control = await w.client.control();
+      const r = await control.broadcast('pool_restart', { reload: 1 }, { destination: [w.worker.nodeName], timeout: 3 });
+      assert.deepEqual(r, { [w.worker.nodeName]: { ok: 'reload started' } });
+      const after = w.worker.runner.processes();
+      assert.equal(after.length, 2);
+      assert.ok(
+        after.every((id) => !before.includes(id)),
+        `threads ${before} -> ${after}`,
+      );
+      for (const id of await threadsOf()) assert.ok(after.includes(id), `ran in thread ${id}, not one of the fresh ${after}`);
     });
 
     it("caps each task thread's young generation at workerMaxSemiSpaceMb (default 4 MiB)", async () => {

@@ -50,6 +50,19 @@ describe('config discovery and precedence', () => {
     assert.equal((await loadConfig({ cwd: makeProject({}), env: {} })).workerHeapGrowingPercent, 50);
   });
 
+  it('result backends by URL: redis:// kept as given, expiry and extended defaults, an unknown scheme refused with its password masked', async () => {
+    const dir = makeProject({});
+    const c = await loadConfig({ cwd: dir, env: { CELERYTS_RESULT_BACKEND: 'redis://:pw@cache:6380/2' } });
+    assert.equal(c.resultBackend, 'redis://:pw@cache:6380/2');
+    assert.equal(c.resultExpires, 86_400, 'one day, as Celery');
+    assert.equal(c.resultExtended, false);
+    assert.equal((await loadConfig({ cwd: dir, env: {}, overrides: { resultBackend: 'rpc://' } })).resultBackend, 'rpc');
+    assert.equal((await loadConfig({ cwd: dir, env: {}, overrides: { resultBackend: 'disabled' } })).resultBackend, 'none');
+    const bad = loadConfig({ cwd: dir, env: { CELERYTS_RESULT_BACKEND: 'mysql://root:Secr3t@db/x' } });
+    await assert.rejects(bad, (e: Error) => /'resultBackend' must be 'rpc:\/\/', 'redis:\/\/\.\.\.'/.test(e.message) && !e.message.includes('Secr3t'));
+    await assert.rejects(loadConfig({ cwd: dir, env: {}, overrides: { resultExpires: -1 } }), /'resultExpires' must be a number of seconds, 0 or more/);
+  });
+
   it('refuses a bad value in the environment, naming it', async () => {
     const dir = makeProject({});
     await assert.rejects(loadConfig({ cwd: dir, env: { CELERYTS_BROKER_URL: 'sqs://x' } }), /environment: 'brokerUrl' must start with amqp/);

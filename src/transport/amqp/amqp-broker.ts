@@ -146,12 +146,18 @@ export class AmqpBroker extends EventEmitter implements Broker {
       channelFailed: (err) => this.#reopenPublishChannel(err),
     });
     this.#delays = new DelayTiers(this.#opts.delayTierPrefix, this, (ex, key, m) => this.#publisher.publish(ex, key, m.body, toPublishOptions(m)));
+    // Not recorded for replay: the levels are durable, replicated quorum queues that outlive any
+    // connection, and redeclaring ~85 objects after every failover (some of whose leaders are
+    // being re-elected) would hold the reconnection up for seconds.
     this.#native = new NativeDelayedDelivery(
       {
-        declareExchange: (name, type, o) => this.declareExchange(name, type, o),
-        declareQueue: (name, o) => this.declareQueue(name, o),
-        bindQueue: (queue, exchange, key) => this.bindQueue(queue, exchange, key),
-        bindExchange: (destination, source, key) => this.#bindExchange(destination, source, key),
+        declareExchange: (name, type, o) =>
+          this.#adminOp(`declare exchange '${name}'`, (ch) => assertExchange(ch, { name, type, options: o })).then(() => undefined),
+        declareQueue: (name, o) => this.#adminOp(`declare queue '${name}'`, (ch) => ch.assertQueue(name, toAssertQueueOptions(o))).then(() => undefined),
+        bindQueue: (queue, exchange, key) =>
+          this.#adminOp(`bind queue '${queue}' to '${exchange}'`, (ch) => ch.bindQueue(queue, exchange, key)).then(() => undefined),
+        bindExchange: (destination, source, key) =>
+          this.#adminOp(`bind exchange '${destination}' to '${source}'`, (ch) => ch.bindExchange(destination, source, key)).then(() => undefined),
       },
       (ex, key, m) => this.#publisher.publish(ex, key, m.body, toPublishOptions(m)),
     );
@@ -421,11 +427,6 @@ export class AmqpBroker extends EventEmitter implements Broker {
    */
   bindNativeDelayedDelivery(queue: string): Promise<void> {
     return this.#native.bind(queue);
-  }
-
-  async #bindExchange(destination: string, source: string, routingKey: string): Promise<void> {
-    await this.#adminOp(`bind exchange '${destination}' to exchange '${source}'`, (ch) => ch.bindExchange(destination, source, routingKey));
-    this.#registry.recordExchangeBinding({ destination, source, routingKey });
   }
 
   /** Delete a queue; our consumers of it end quietly (the server cancels them). */

@@ -24,8 +24,5 @@ export function sessionTopology(session: AmqpSession): TopologyTarget {
     bindQueue: async (b) => {
       await session.admin((ch) => ch.bindQueue(b.queue, b.exchange, b.routingKey));
     },
-    bindExchange: async (b) => {
-      await session.admin((ch) => ch.bindExchange(b.destination, b.source, b.routingKey));
-    },
   };
 }

@@ -21,19 +21,11 @@ export interface BindingDeclaration {
   readonly routingKey: string;
 }
 
-/** An exchange-to-exchange binding: `source`'s messages matching `routingKey` go to `destination`. */
-export interface ExchangeBindingDeclaration {
-  readonly destination: string;
-  readonly source: string;
-  readonly routingKey: string;
-}
-
 /** The operations a replay needs; the adapter supplies them on the new connection. */
 export interface TopologyTarget {
   declareExchange(exchange: ExchangeDeclaration): Promise<void>;
   declareQueue(name: string, options: QueueOptions): Promise<void>;
   bindQueue(binding: BindingDeclaration): Promise<void>;
-  bindExchange(binding: ExchangeBindingDeclaration): Promise<void>;
 }
 
 /** Declarations recorded in order of kind: exchanges, then queues, then bindings. */
@@ -41,7 +33,6 @@ export class TopologyRegistry {
   readonly #exchanges = new Map<string, ExchangeDeclaration>();
   readonly #queues = new Map<string, QueueOptions>();
   readonly #bindings = new Map<string, BindingDeclaration>();
-  readonly #exchangeBindings = new Map<string, ExchangeBindingDeclaration>();
 
   /** Record a successful exchange declaration (the latest one wins). */
   recordExchange(exchange: ExchangeDeclaration): void {
@@ -57,11 +48,6 @@ export class TopologyRegistry {
   recordBinding(binding: BindingDeclaration): void {
     // JSON keeps names containing any separator character apart.
     this.#bindings.set(JSON.stringify([binding.queue, binding.exchange, binding.routingKey]), binding);
-  }
-
-  /** Record a successful exchange-to-exchange binding. */
-  recordExchangeBinding(binding: ExchangeBindingDeclaration): void {
-    this.#exchangeBindings.set(JSON.stringify([binding.destination, binding.source, binding.routingKey]), binding);
   }
 
   /** Forget a deleted queue and its bindings (the server dropped them with it). */
@@ -116,9 +102,6 @@ export class TopologyRegistry {
     for (const [name, options] of this.#queues) await attempt(`queue '${name}'`, () => target.declareQueue(name, options));
     for (const b of this.#bindings.values()) {
       await attempt(`binding '${b.queue}' <- '${b.exchange}' (${b.routingKey})`, () => target.bindQueue(b));
-    }
-    for (const b of this.#exchangeBindings.values()) {
-      await attempt(`exchange binding '${b.destination}' <- '${b.source}' (${b.routingKey})`, () => target.bindExchange(b));
     }
   }
 }

@@ -130,6 +130,15 @@ class Slot {
     this.#post({ type: 'soft', jobId: this.#jobId, seconds });
   }
 
+  /** Replace an idle thread with a fresh one, which loads the task modules anew (pool_restart). */
+  renew(): void {
+    const old = this.thread;
+    this.#replacing = true;
+    void old.terminate().finally(() => (this.#replacing = false));
+    this.#spawn();
+    this.#ready.catch((err: Error) => this.log.error({ err }, 'restarted task thread failed to start'));
+  }
+
   /** Terminate the thread, settle the job with `outcome`, start a fresh thread. */
   kill(outcome: Outcome): void {
     const old = this.thread;
@@ -154,6 +163,8 @@ export class ThreadRunner implements TaskRunner {
   /** Slots with no job, so finding one is not a scan. */
   readonly #idle: Slot[] = [];
   readonly #byJob = new Map<Job, Slot>();
+  /** Busy slots to renew once their job is done (pool_restart). */
+  readonly #renewWhenIdle = new Set<Slot>();
 
   constructor(
     private readonly size: number,
@@ -184,7 +195,10 @@ export class ThreadRunner implements TaskRunner {
     const slot = this.#byJob.get(job);
     if (!slot) return undefined;
     this.#byJob.delete(job);
-    const release = (): void => void this.#idle.push(slot);
+    const release = (): void => {
+      if (this.#renewWhenIdle.delete(slot)) slot.renew();
+      this.#idle.push(slot);
+    };
     const finishing = slot.job === job ? slot.finish(outcome) : undefined;
     if (!finishing) return release();
     return finishing.then(release);
@@ -199,7 +213,20 @@ export class ThreadRunner implements TaskRunner {
     if (!slot) return;
     this.#byJob.delete(job);
     if (slot.job === job) slot.kill(outcome);
+    this.#renewWhenIdle.delete(slot); // kill() started a fresh thread already
     this.#idle.push(slot);
+  }
+
+  /**
+   * pool_restart: fresh threads, which import the task modules again (a changed module is
+   * picked up); idle threads are replaced now, busy ones once their task is done.
+   */
+  restart(): void {
+    const idle = new Set(this.#idle);
+    for (const slot of this.#slots) {
+      if (idle.has(slot)) slot.renew();
+      else this.#renewWhenIdle.add(slot);
+    }
   }
 
   async close(): Promise<void> {

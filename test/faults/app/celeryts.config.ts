@@ -14,6 +14,7 @@ export default defineConfig({
   ...(env['FAULTS_QUEUE_TYPE'] === 'quorum' ? { defaultQueueType: 'quorum' as const } : {}),
   queues,
   ...(env['FAULTS_MAX_REDELIVERIES'] ? { maxRedeliveries: Number(env['FAULTS_MAX_REDELIVERIES']) } : {}),
+  ...(env['FAULTS_CONTROL_SECRET'] ? { controlSecret: env['FAULTS_CONTROL_SECRET'] } : {}),
   ...(env['FAULTS_RECONNECT_MAX_RETRIES'] ? { brokerReconnectMaxRetries: Number(env['FAULTS_RECONNECT_MAX_RETRIES']) } : {}),
   ...(env['FAULTS_DLQ'] ? { deadLetterQueue: env['FAULTS_DLQ'] } : {}),
   ...(env['FAULTS_MAX_BYTES'] ? { maxMessageBytes: Number(env['FAULTS_MAX_BYTES']) } : {}),

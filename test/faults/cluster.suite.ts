@@ -9,6 +9,12 @@
  *      exactly once or flagged redelivered.
  *   3. one node stopped and started again (stop_app/start_app): nothing lost, its workers carry
  *      on elsewhere within 5 s, and the node's return disturbs nobody.
+ *
+ * NOT in CI yet (`npm run test:cluster`; the name keeps it out of test/faults/*.test.ts): on
+ * this machine the three scenarios fail today. After a failover under a steady publish load,
+ * the client's publishes to the quorum queue are nacked for as long as the test watches (raw
+ * amqplib with the same sequence is acked at once), and a worker whose node was SIGKILLed had
+ * not logged its move within 10 s. Open work: see the cluster branch report.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -1,0 +1,131 @@
+/**
+ * `npm run soak` (not in CI): tasks through the private three-node cluster (test/faults/private-cluster.ts)
+ * with acks late and quorum queues while one node is restarted (stop_app, start_app) every
+ * SOAK_RESTART_EVERY seconds, round the nodes. Prints, per minute, tasks done and the workers' RSS;
+ * at the end, tasks lost (sent and confirmed but never recorded) and run twice (flagged or not).
+ *
+ *   SOAK_TASKS (default 1,000,000)  SOAK_RESTART_EVERY (60)  SOAK_WORKERS (3, one per node)
+ *   SOAK_BATCH (2,000 in flight at most)
+ *
+ * Workers are the fault suite's app (faults.record, which appends one line per start and end).
+ */
+import { execFileSync } from 'node:child_process';
+import { createApp } from 'celeryts';
+import { spawnWorker, type WorkerProcess } from '../test/support/harness.js';
+import { FAULTS_APP, endedIds, runs, uniqueQueue } from '../test/faults/kit.js';
+import { tempRecordFile } from '../test/support/harness.js';
+import { privateCluster } from '../test/faults/private-cluster.js';
+
+const TOTAL = Number(process.env['SOAK_TASKS'] ?? 1_000_000);
+const RESTART_EVERY_S = Number(process.env['SOAK_RESTART_EVERY'] ?? 60);
+const WORKERS = Number(process.env['SOAK_WORKERS'] ?? 3);
+const BATCH = Number(process.env['SOAK_BATCH'] ?? 2000);
+
+function rssMb(pid: number): number {
+  try {
+    const out = execFileSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' });
+    return Math.round(Number(out.trim()) / 1024);
+  } catch {
+    return NaN;
+  }
+}
+
+const cluster = await privateCluster();
+const queue = uniqueQueue('soak');
+const record = tempRecordFile();
+const app = await createApp({
+  cwd: FAULTS_APP,
+  brokerUrl: cluster.urlList(0),
+  defaultQueue: queue,
+  defaultQueueType: 'quorum',
+  logLevel: 'silent',
+  setAsCurrent: false,
+});
+const broker = await app.broker();
+await broker.declareQueue(queue, { queueType: 'quorum' });
+await broker.bindNativeDelayedDelivery?.(queue);
+const workers: WorkerProcess[] = [];
+for (let i = 0; i < WORKERS; i++) {
+  workers.push(
+    await spawnWorker(['-Q', queue, '-n', `soak${i}-${process.pid}@%h`, '-c', '16', '--acks-late', '-l', 'warning'], {
+      cwd: FAULTS_APP,
+      env: { CELERYTS_BROKER_URL: cluster.urlList(i % 3), RECORD_FILE: record, FAULTS_QUEUE: queue, FAULTS_QUEUE_TYPE: 'quorum' },
+    }),
+  );
+}
+
+const started = Date.now();
+let confirmed = 0;
+let failed = 0;
+let sent = 0;
+let restarts = 0;
+const curve: string[] = [];
+let lastDone = 0;
+const minute = setInterval(() => {
+  const done = endedIds(record).size;
+  const line = `${((Date.now() - started) / 60_000).toFixed(1)} min: ${done - lastDone} tasks/min, done ${done}/${TOTAL}, confirmed ${confirmed}, RSS MB ${workers.map((w) => rssMb(w.child.pid!)).join(' ')}`;
+  lastDone = done;
+  curve.push(line);
+  process.stderr.write(`${line}\n`);
+}, 60_000);
+const restarter = setInterval(() => {
+  const node = restarts++ % 3;
+  process.stderr.write(`restarting node ${node + 1}\n`);
+  void cluster
+    .stopApp(node)
+    .then(() => new Promise((r) => setTimeout(r, 3000)))
+    .then(() => cluster.startApp(node))
+    .catch((err: unknown) => process.stderr.write(`restart of node ${node + 1} failed: ${String(err)}\n`));
+}, RESTART_EVERY_S * 1000);
+
+// Publish with at most BATCH unconfirmed, each confirmed id counted.
+const confirmedIds = new Set<string>();
+while (sent < TOTAL) {
+  const n = Math.min(BATCH, TOTAL - sent);
+  const ids = Array.from({ length: n }, (_, k) => `t${sent + k}`);
+  sent += n;
+  await Promise.all(
+    ids.map((id) =>
+      app.sendTask('faults.record', [id, 0], {}, { ignoreResult: true, taskId: id }).then(
+        () => {
+          confirmed++;
+          confirmedIds.add(id);
+        },
+        () => failed++,
+      ),
+    ),
+  );
+  // Keep the backlog bounded: the point is a steady flow, not a queue of a million.
+  while (confirmed - endedIds(record).size > 20 * BATCH) await new Promise((r) => setTimeout(r, 1000));
+}
+const deadline = Date.now() + 10 * 60_000;
+while (Date.now() < deadline && [...confirmedIds].some((id) => !endedIds(record).has(id))) await new Promise((r) => setTimeout(r, 2000));
+clearInterval(minute);
+clearInterval(restarter);
+const ended = endedIds(record);
+const lost = [...confirmedIds].filter((id) => !ended.has(id)).length;
+const starts = new Map<string, number>();
+for (const r of runs(record)) if (r.event === 'start') starts.set(r.id, (starts.get(r.id) ?? 0) + 1);
+const twice = [...starts.values()].filter((c) => c > 1).length;
+const minutes = (Date.now() - started) / 60_000;
+console.log(
+  JSON.stringify(
+    {
+      tasks: TOTAL,
+      confirmed,
+      publishFailed: failed,
+      lost,
+      ranMoreThanOnce: twice,
+      nodeRestarts: restarts,
+      minutes: Number(minutes.toFixed(1)),
+      perMinute: Math.round(ended.size / minutes),
+      curve,
+    },
+    null,
+    2,
+  ),
+);
+for (const w of workers) w.child.kill('SIGTERM');
+await Promise.all(workers.map((w) => w.exited));
+await app.close();
+process.exit(lost === 0 ? 0 : 1);
