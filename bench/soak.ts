@@ -50,10 +50,15 @@ for (let i = 0; i < WORKERS; i++) {
     await spawnWorker(['-Q', queue, '-n', `soak${i}-${process.pid}@%h`, '-c', '16', '--acks-late', '-l', 'warning'], {
       cwd: FAULTS_APP,
       env: { CELERYTS_BROKER_URL: cluster.urlList(i % 3), RECORD_FILE: record, FAULTS_QUEUE: queue, FAULTS_QUEUE_TYPE: 'quorum' },
+      // -l warning keeps a million tasks out of the logs, and with them the "ready" line.
+      waitReady: false,
     }),
   );
 }
 
+// Workers log nothing at -l warning once ready: give them time to start, then publish.
+await new Promise((r) => setTimeout(r, 15_000));
+for (const w of workers) if (w.child.exitCode !== null) throw new Error(`a worker exited at start:\n${w.output()}`);
 const started = Date.now();
 let confirmed = 0;
 let failed = 0;
@@ -62,6 +67,7 @@ let restarts = 0;
 const curve: string[] = [];
 let lastDone = 0;
 const minute = setInterval(() => {
+  // A per-minute line (RSS of every worker, tasks done in that minute).
   const done = endedIds(record).size;
   const line = `${((Date.now() - started) / 60_000).toFixed(1)} min: ${done - lastDone} tasks/min, done ${done}/${TOTAL}, confirmed ${confirmed}, RSS MB ${workers.map((w) => rssMb(w.child.pid!)).join(' ')}`;
   lastDone = done;
@@ -96,10 +102,16 @@ while (sent < TOTAL) {
     ),
   );
   // Keep the backlog bounded: the point is a steady flow, not a queue of a million.
+  // (endedIds reads the whole record: checked once per batch, not per task.)
   while (confirmed - endedIds(record).size > 20 * BATCH) await new Promise((r) => setTimeout(r, 1000));
 }
 const deadline = Date.now() + 10 * 60_000;
-while (Date.now() < deadline && [...confirmedIds].some((id) => !endedIds(record).has(id))) await new Promise((r) => setTimeout(r, 2000));
+const allRan = (): boolean => {
+  const ended = endedIds(record);
+  for (const id of confirmedIds) if (!ended.has(id)) return false;
+  return true;
+};
+while (Date.now() < deadline && !allRan()) await new Promise((r) => setTimeout(r, 2000));
 clearInterval(minute);
 clearInterval(restarter);
 const ended = endedIds(record);

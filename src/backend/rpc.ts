@@ -13,7 +13,7 @@
  * that sent the task: another process cannot wait on it.
  */
 import { randomUUID } from 'node:crypto';
-import { supportedQueueOptions, type Broker, type Consumer, type Delivery } from '../core/broker.js';
+import { supportedQueueOptions, type Broker, type Consumer, type Delivery, type ReconnectInfo } from '../core/broker.js';
 import type { ResultBackend, ResultTarget, TaskCallRouting } from '../core/backend.js';
 import { decodeResult, encodeResult } from '../core/wire/result.js';
 import type { AsyncResult } from '../core/result.js';
@@ -41,6 +41,20 @@ export class RpcBackend implements ResultBackend {
   });
   readonly #source: ResultSource;
   readonly #expiresMs: number;
+  /** Listening to the broker's lifecycle: only while the reply queue is in use (see #listen). */
+  readonly #onReconnected = (info?: ReconnectInfo): void => {
+    if (!info?.recreatedQueues.includes(this.oid)) return;
+    this.#loseAll(
+      (id) =>
+        new ResultLostError(
+          id,
+          `the result of task ${id} may be lost: this client's reply queue expired while it was disconnected (rpcReplyQueueExpires ${this.#expiresMs / 1000} s), and results sent meanwhile were dropped`,
+        ),
+    );
+  };
+  readonly #onBrokerError = (err: Error): void => {
+    if (err instanceof BrokerGaveUpError) this.#loseAll(() => err);
+  };
 
   constructor(
     private readonly broker: Broker,
@@ -49,19 +63,6 @@ export class RpcBackend implements ResultBackend {
     options: { replyQueueExpiresMs?: number } = {},
   ) {
     this.#expiresMs = options.replyQueueExpiresMs ?? DEFAULT_REPLY_QUEUE_EXPIRES_MS;
-    broker.on('reconnected', (info) => {
-      if (!info?.recreatedQueues.includes(this.oid)) return;
-      this.#loseAll(
-        (id) =>
-          new ResultLostError(
-            id,
-            `the result of task ${id} may be lost: this client's reply queue expired while it was disconnected (rpcReplyQueueExpires ${this.#expiresMs / 1000} s), and results sent meanwhile were dropped`,
-          ),
-      );
-    });
-    broker.on('error', (err) => {
-      if (err instanceof BrokerGaveUpError) this.#loseAll(() => err);
-    });
     this.#source = {
       // Nothing is stored: what this client was sent is all there is.
       read: async () => null,
@@ -107,6 +108,10 @@ export class RpcBackend implements ResultBackend {
   }
 
   async #listen(): Promise<Consumer> {
+    // Here, not in the constructor: an app may build a backend it then discards (concurrent
+    // first sends), and those must leave no listeners on the shared broker.
+    this.broker.on('reconnected', this.#onReconnected);
+    this.broker.on('error', this.#onBrokerError);
     // Brokers without queue expiry (file, Redis) keep an auto-delete queue: what they had before.
     const options = this.broker.capabilities.queueExpiry ? { durable: true, expiresMs: this.#expiresMs } : { durable: false, autoDelete: true };
     await this.broker.declareQueue(this.oid, supportedQueueOptions(this.broker, options));
@@ -157,6 +162,8 @@ export class RpcBackend implements ResultBackend {
     const c = this.#consumer;
     this.#consumer = undefined;
     if (!c) return;
+    this.broker.off('reconnected', this.#onReconnected);
+    this.broker.off('error', this.#onBrokerError);
     await (await c).cancel().catch(() => undefined);
     // Not auto-delete any more: a client that leaves cleanly removes its queue itself.
     if (this.broker.capabilities.queueExpiry) await this.broker.deleteQueue(this.oid).catch(() => undefined);

@@ -30,8 +30,6 @@ export interface DeadLettersContext {
   queue: string | null;
   /** The consumed queue's configured options (its own dead-letter exchange wins). */
   queueOptions: (queue: string) => QueueOptions;
-  /** 'quorum' with defaultQueueType 'quorum' (a classic dead-letter queue dies with its node). */
-  queueType?: 'quorum';
 }
 
 /** The worker's dead-letter path; see the file comment. */
@@ -45,8 +43,7 @@ export class DeadLetters {
 
   /** Declare the dead-letter queue (it exists without configuration). */
   async start(): Promise<void> {
-    if (this.#ctx.queue !== null)
-      await this.#ctx.broker.declareQueue(this.#ctx.queue, { durable: true, ...(this.#ctx.queueType ? { queueType: this.#ctx.queueType } : {}) });
+    if (this.#ctx.queue !== null) await this.#ctx.broker.declareQueue(this.#ctx.queue, { durable: true });
   }
 
   /** Dead-letter a refused delivery consumed from `queue`; returns where it went, for the log line. */

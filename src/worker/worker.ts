@@ -158,7 +158,6 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       nodeName: this.nodeName,
       queue: app.config.deadLetterQueue,
       queueOptions: (q) => app.config.queues[q] ?? {},
-      ...(quorum ? { queueType: quorum } : {}),
     });
     this.#guard = new RedeliveryGuard({
       broker,
