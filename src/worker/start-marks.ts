@@ -21,7 +21,11 @@
  * nothing: the first death of a poison task is not seen, and a poison task runs at most
  * maxRedeliveries + 2 times. The queue is per node name, so a worker restarted under another
  * name does not see its old marks (a poison task then goes on killing workers whose names
- * change each start): give workers stable names (-n) where that matters. The queue is the same
+ * change each start): give workers stable names (-n) where that matters.
+ * A dead worker's task and its mark come back at about the same time and in either order
+ * (RabbitMQ requeues both when it sees the connection gone, Redis restores both after the
+ * visibility timeout): a redelivered acks-late task without a mark waits a moment
+ * (MARK_GRACE_MS, worker.ts) for one, and a mark from a previous life counts whenever it comes. The queue is the same
  * on every broker (it is only publish, consume and ack), so marks work on amqp, redis and file.
  */
 import { randomUUID } from 'node:crypto';
@@ -121,6 +125,11 @@ export class StartMarks {
       this.#died.add(taskId);
     }
     settle(d);
+  }
+
+  /** True when a previous life of this node started this task and died before it ended (without taking it). */
+  hasDied(taskId: string): boolean {
+    return this.#died.has(taskId);
   }
 
   /** True (once) when a previous life of this node started this task and died before it ended. */

@@ -64,6 +64,9 @@ export interface WorkerOptions {
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
+/** How long a redelivered acks-late task without a start mark waits for one that may lag behind it. */
+const MARK_GRACE_MS = 500;
+
 /** Tasks due within this many ms wait in worker memory; later ones wait in the broker. */
 const ETA_HORIZON_MS = 2000;
 
@@ -91,6 +94,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   readonly #parking = new Set<Promise<void>>();
   #guard: RedeliveryGuard | undefined;
   #marks: StartMarks | undefined;
+  /** Redelivered deliveries waiting for their start mark (MARK_GRACE_MS). */
+  readonly #graceTimers = new Map<NodeJS.Timeout, Delivery>();
   #deadLetters: DeadLetters | undefined;
 
   constructor(
@@ -197,7 +202,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (dropped.length) this.app.log.warn({ count: dropped.length }, 'broker connection lost; reserved tasks will be redelivered');
   };
 
-  #onDelivery(d: Delivery, queue: string): void {
+  #onDelivery(d: Delivery, queue: string, graced = false): void {
     if (this.#state !== 'running') {
       d.reject(true);
       return;
@@ -221,6 +226,17 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       return this.#revoked(headers, d.properties.replyTo, d.properties.correlationId, this.revoked.has(headers.id) ? 'revoked' : 'expired');
     }
     const acksLate = task.acksLate ?? this.app.config.acksLate;
+    // A dead worker's task and its start mark come back to the queues at about the same time,
+    // in either order (RabbitMQ requeues both when it sees the connection gone, Redis restores
+    // both after the visibility timeout): give a redelivered task's mark a moment to arrive.
+    if (acksLate && d.redelivered && !graced && !this.#marks!.hasDied(headers.id)) {
+      const timer = setTimeout(() => {
+        this.#graceTimers.delete(timer);
+        this.#onDelivery(d, queue, true);
+      }, MARK_GRACE_MS);
+      this.#graceTimers.set(timer, d);
+      return;
+    }
     const admitted = this.#guard!.check(d, queue, headers, acksLate);
     if (!admitted) return;
     const { delivery } = admitted;
@@ -376,6 +392,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.#state = 'stopping';
       this.app.log.info({ node: this.nodeName, active: this.active.size }, 'worker: Warm shutdown');
       await this.consumers.cancelAll();
+      for (const [timer, d] of this.#graceTimers) {
+        clearTimeout(timer);
+        d.reject(true);
+      }
+      this.#graceTimers.clear();
       this.autoscaler?.stop();
       for (const job of [...this.pool.takeWaiting(), ...this.limiter.takeHeld(), ...this.eta.takeAll()]) rejectJob(job, true);
       await this.pool.onIdle();
