@@ -12,6 +12,29 @@ export const DEFAULT_DEAD_LETTER_QUEUE = 'celeryts.dlq';
 /** How many times an acks-late task started and lost its worker before this copy was published (the poison guard's count). */
 export const REDELIVERIES_HEADER = 'x-celeryts-redeliveries';
 
+/** Headers RabbitMQ adds as it dead-letters or counts (delay tiers, quorum queues): its bookkeeping, not the message's. */
+const BROKER_HEADERS = new Set([
+  'x-death',
+  'x-first-death-exchange',
+  'x-first-death-queue',
+  'x-first-death-reason',
+  'x-last-death-exchange',
+  'x-last-death-queue',
+  'x-last-death-reason',
+  'x-delivery-count',
+]);
+
+/**
+ * A message's headers without the broker's bookkeeping, for a copy we publish again (a counted
+ * copy, a dead-lettered one): x-death holds typed values (timestamps) that do not survive a
+ * republish, and the counts are the old message's, not the copy's.
+ */
+export function withoutBrokerHeaders(headers: Headers): Headers {
+  const out: Headers = {};
+  for (const [k, v] of Object.entries(headers)) if (!BROKER_HEADERS.has(k)) out[k] = v;
+  return out;
+}
+
 /** Headers the dead-letter queue adds; `celeryts dlq replay` strips them again. */
 export const DLQ_HEADERS = {
   /** Why: 'redelivery_limit', 'not_registered', 'malformed', 'content_type', 'too_large'. */
@@ -45,7 +68,7 @@ export function deadLetterMessage(d: Pick<Delivery, 'body' | 'headers' | 'proper
     body: d.body,
     properties: { ...properties, deliveryMode: 2 },
     headers: {
-      ...d.headers,
+      ...withoutBrokerHeaders(d.headers),
       [DLQ_HEADERS.reason]: info.reason,
       [DLQ_HEADERS.error]: info.error,
       [DLQ_HEADERS.queue]: info.queue,

@@ -26,7 +26,7 @@
  * forever (for a node that keeps its name; see start-marks.ts).
  */
 import type { Broker, Delivery } from '../core/broker.js';
-import { REDELIVERIES_HEADER } from '../core/dead-letter.js';
+import { REDELIVERIES_HEADER, withoutBrokerHeaders } from '../core/dead-letter.js';
 import { RedeliveryLimitError } from '../core/errors.js';
 import type { TaskHeaders } from '../core/wire/task.js';
 import type { Logger } from '../logging/logger.js';
@@ -119,8 +119,7 @@ export class RedeliveryGuard {
       { taskId: headers.id, task: headers.task, redeliveries: n, maxRedeliveries, delayMs },
       `Task ${label} started and its worker died (${n} of at most ${maxRedeliveries} times); requeued a copy that counts it, back in ${delayMs / 1000}s`,
     );
-    const { 'x-delivery-count': _brokerCount, ...rest } = d.headers;
-    const copy = { headers: { ...rest, [REDELIVERIES_HEADER]: n }, properties: d.properties, body: d.body };
+    const copy = { headers: { ...withoutBrokerHeaders(d.headers), [REDELIVERIES_HEADER]: n }, properties: d.properties, body: d.body };
     const p = this.#ctx.broker
       .publish('', queue, copy, { delayMs })
       .then(
