@@ -21,6 +21,16 @@ describe('AMQP field tables typed for py-amqp', () => {
     );
   });
 
+  it("republishes values amqplib decoded with a type (the broker's x-death timestamps) as they came", () => {
+    const time = { '!': 'timestamp', value: 1_795_976_000 };
+    const xDeath = [{ count: 1, reason: 'expired', queue: 'celeryts.delay.1000', time }];
+    assert.deepEqual(toFieldTable({ 'x-death': xDeath }), {
+      'x-death': [{ count: { '!': 'int', value: 1 }, reason: 'expired', queue: 'celeryts.delay.1000', time }],
+    });
+    // amqplib can encode the result (it threw "Cannot convert [object Object] to a BigInt").
+    assert.doesNotThrow(() => toPublishOptions({ body: Buffer.alloc(0), headers: { 'x-death': xDeath } as never, properties: {} }));
+  });
+
   it('applies to published headers and queue arguments', () => {
     const p = toPublishOptions({ body: Buffer.alloc(0), headers: { timelimit: [300, null] }, properties: {} });
     assert.deepEqual(p.headers, { timelimit: [{ '!': 'int', value: 300 }, null] });

@@ -37,7 +37,15 @@ export function toFieldValue(value: unknown): unknown {
   if (typeof value === 'number') return typedNumber(value);
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
   if (Array.isArray(value)) return value.map(toFieldValue);
+  // Already typed (amqplib decodes `T` timestamps and `D` decimals this way, e.g. inside the
+  // broker's x-death header): republish it as it came.
+  if (isTyped(value)) return value;
   return toFieldTable(value as Record<string, unknown>);
+}
+
+/** amqplib's `{ '!': type, value }` escape. */
+function isTyped(value: object): boolean {
+  return typeof (value as { '!'?: unknown })['!'] === 'string' && 'value' in value;
 }
 
 /** A table (headers, x-arguments) ready for amqplib, numbers typed for Python and RabbitMQ. */
