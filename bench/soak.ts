@@ -10,9 +10,10 @@
  * Workers are the fault suite's app (faults.record, which appends one line per start and end).
  */
 import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { createApp } from 'celeryts';
 import { spawnWorker, type WorkerProcess } from '../test/support/harness.js';
-import { FAULTS_APP, endedIds, runs, uniqueQueue } from '../test/faults/kit.js';
+import { FAULTS_APP, uniqueQueue } from '../test/faults/kit.js';
 import { tempRecordFile } from '../test/support/harness.js';
 import { privateCluster } from '../test/faults/private-cluster.js';
 
@@ -20,6 +21,43 @@ const TOTAL = Number(process.env['SOAK_TASKS'] ?? 1_000_000);
 const RESTART_EVERY_S = Number(process.env['SOAK_RESTART_EVERY'] ?? 60);
 const WORKERS = Number(process.env['SOAK_WORKERS'] ?? 3);
 const BATCH = Number(process.env['SOAK_BATCH'] ?? 2000);
+
+/**
+ * The record file read incrementally: a million tasks write two million lines, and re-reading
+ * them all before every batch made the soak measure its own bookkeeping.
+ */
+class RecordTail {
+  readonly ended = new Set<string>();
+  readonly starts = new Map<string, number>();
+  #offset = 0;
+  #partial = '';
+  constructor(private readonly file: string) {}
+
+  /** Read what was appended since the last call. */
+  update(): this {
+    if (!existsSync(this.file)) return this;
+    const fd = openSync(this.file, 'r');
+    try {
+      const buf = Buffer.alloc(1 << 20);
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, this.#offset);
+        if (n === 0) break;
+        this.#offset += n;
+        const lines = (this.#partial + buf.toString('utf8', 0, n)).split('\n');
+        this.#partial = lines.pop() ?? '';
+        for (const l of lines) {
+          const [event, id] = l.split(' ');
+          if (!id) continue;
+          if (event === 'end') this.ended.add(id);
+          else if (event === 'start') this.starts.set(id, (this.starts.get(id) ?? 0) + 1);
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return this;
+  }
+}
 
 function rssMb(pid: number): number {
   try {
@@ -33,6 +71,7 @@ function rssMb(pid: number): number {
 const cluster = await privateCluster();
 const queue = uniqueQueue('soak');
 const record = tempRecordFile();
+const tail = new RecordTail(record);
 const app = await createApp({
   cwd: FAULTS_APP,
   brokerUrl: cluster.urlList(0),
@@ -68,7 +107,7 @@ const curve: string[] = [];
 let lastDone = 0;
 const minute = setInterval(() => {
   // A per-minute line (RSS of every worker, tasks done in that minute).
-  const done = endedIds(record).size;
+  const done = tail.update().ended.size;
   const line = `${((Date.now() - started) / 60_000).toFixed(1)} min: ${done - lastDone} tasks/min, done ${done}/${TOTAL}, confirmed ${confirmed}, RSS MB ${workers.map((w) => rssMb(w.child.pid!)).join(' ')}`;
   lastDone = done;
   curve.push(line);
@@ -102,22 +141,19 @@ while (sent < TOTAL) {
     ),
   );
   // Keep the backlog bounded: the point is a steady flow, not a queue of a million.
-  // (endedIds reads the whole record: checked once per batch, not per task.)
-  while (confirmed - endedIds(record).size > 20 * BATCH) await new Promise((r) => setTimeout(r, 1000));
+  while (confirmed - tail.update().ended.size > 20 * BATCH) await new Promise((r) => setTimeout(r, 1000));
 }
 const deadline = Date.now() + 10 * 60_000;
 const allRan = (): boolean => {
-  const ended = endedIds(record);
+  const { ended } = tail.update();
   for (const id of confirmedIds) if (!ended.has(id)) return false;
   return true;
 };
 while (Date.now() < deadline && !allRan()) await new Promise((r) => setTimeout(r, 2000));
 clearInterval(minute);
 clearInterval(restarter);
-const ended = endedIds(record);
+const { ended, starts } = tail.update();
 const lost = [...confirmedIds].filter((id) => !ended.has(id)).length;
-const starts = new Map<string, number>();
-for (const r of runs(record)) if (r.event === 'start') starts.set(r.id, (starts.get(r.id) ?? 0) + 1);
 const twice = [...starts.values()].filter((c) => c > 1).length;
 const minutes = (Date.now() - started) / 60_000;
 console.log(
