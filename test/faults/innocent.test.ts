@@ -126,6 +126,10 @@ for (const b of brokers()) {
 
     describe('a poison task', () => {
       const MAX = 2;
+      // On Redis the task and its start mark come back through separate visibility-timeout
+      // restores; when the mark is restored more than the 0.5 s wait after the task, that death is
+      // not counted and the task may run once more (README: Delivery guarantees).
+      const KILLS = b.name.includes('Redis') ? [MAX + 2, MAX + 3] : [MAX + 2];
       let s: Setup;
       let app: App;
       const dlq = `faults.dlq.${randomUUID().slice(0, 8)}`;
@@ -145,7 +149,7 @@ for (const b of brokers()) {
         const broker = await app.broker();
         let kills = 0;
         for (;;) {
-          assert.ok(kills <= MAX + 2, `the poison task killed ${kills} workers`);
+          assert.ok(kills <= Math.max(...KILLS), `the poison task killed ${kills} workers`);
           // A stable node name, as under systemd or a supervisor: its start marks survive it.
           const w = await spawnWorkerNoWait(s, ['-n', node]);
           await eventually(
@@ -174,7 +178,7 @@ for (const b of brokers()) {
                 .slice(-3000)}`,
             );
         }
-        assert.equal(kills, MAX + 2, 'one unmarked first run, one marked, then one per allowed counted death, then the dead-letter queue');
+        assert.ok(KILLS.includes(kills), `killed ${kills}: one unmarked first run, one marked, then one per allowed counted death, then the dead-letter queue`);
 
         const list = dlqCli('list');
         assert.equal(list.status, 0, list.stderr);
