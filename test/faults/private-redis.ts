@@ -59,6 +59,9 @@ export async function privateRedis(): Promise<PrivateRedis> {
         stdio: 'ignore',
       },
     );
+    // The server must not keep the test process alive: a test that fails before stopping it
+    // would hang the whole fault run (the 'exit' handler below kills it).
+    proc.unref();
     await untilListening(port, true);
   };
   const shutdown = async (): Promise<void> => {
