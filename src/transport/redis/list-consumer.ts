@@ -68,7 +68,6 @@ export class ListConsumer implements DriverConsumer {
   #acks: Held[] = [];
   #ackBatch: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
   #retryMs = 0;
-  #wakeSoon = false;
 
   constructor(
     private readonly host: ListConsumerHost,
@@ -90,19 +89,8 @@ export class ListConsumer implements DriverConsumer {
     this.wake();
   }
 
-  /**
-   * Credit grew. The take waits for the end of this event-loop turn, so the room every settle of
-   * the turn freed goes into one take instead of a take per settle.
-   */
   wake(): void {
     this.#wanted = true;
-    if (this.#running || !this.#active || this.#wakeSoon) return;
-    this.#wakeSoon = true;
-    setImmediate(this.#run);
-  }
-
-  readonly #run = (): void => {
-    this.#wakeSoon = false;
     if (this.#running || !this.#active) return;
     this.#running = this.#loop()
       .catch((err: unknown) => this.sink.reportError(err))
@@ -110,7 +98,7 @@ export class ListConsumer implements DriverConsumer {
         this.#running = undefined;
         if (this.#wanted && this.#active && this.sink.credit() > 0) this.wake();
       });
-  };
+  }
 
   async #loop(): Promise<void> {
     while (this.#active) {
