@@ -5,7 +5,7 @@
  * at the end, tasks lost (sent and confirmed but never recorded) and run twice (flagged or not).
  *
  *   SOAK_TASKS (default 1,000,000)  SOAK_RESTART_EVERY (60)  SOAK_WORKERS (3, one per node)
- *   SOAK_BATCH (2,000 in flight at most)
+ *   SOAK_BATCH (2,000 in flight at most)  SOAK_SAMPLE_EVERY (15: seconds between curve points)
  *
  * Workers are the fault suite's app (faults.record, which appends one line per start and end).
  */
@@ -21,6 +21,7 @@ const TOTAL = Number(process.env['SOAK_TASKS'] ?? 1_000_000);
 const RESTART_EVERY_S = Number(process.env['SOAK_RESTART_EVERY'] ?? 60);
 const WORKERS = Number(process.env['SOAK_WORKERS'] ?? 3);
 const BATCH = Number(process.env['SOAK_BATCH'] ?? 2000);
+const SAMPLE_EVERY_S = Number(process.env['SOAK_SAMPLE_EVERY'] ?? 15);
 
 /**
  * The record file read incrementally: a million tasks write two million lines, and re-reading
@@ -29,6 +30,8 @@ const BATCH = Number(process.env['SOAK_BATCH'] ?? 2000);
 class RecordTail {
   readonly ended = new Set<string>();
   readonly starts = new Map<string, number>();
+  /** Runs after a task's first whose task did not see request.deliveryInfo.redelivered: at-least-once must flag them. */
+  unflaggedRepeats = 0;
   #offset = 0;
   #partial = '';
   constructor(private readonly file: string) {}
@@ -46,10 +49,14 @@ class RecordTail {
         const lines = (this.#partial + buf.toString('utf8', 0, n)).split('\n');
         this.#partial = lines.pop() ?? '';
         for (const l of lines) {
-          const [event, id] = l.split(' ');
+          const [event, id, redelivered] = l.split(' ');
           if (!id) continue;
           if (event === 'end') this.ended.add(id);
-          else if (event === 'start') this.starts.set(id, (this.starts.get(id) ?? 0) + 1);
+          else if (event === 'start') {
+            const before = this.starts.get(id) ?? 0;
+            if (before > 0 && redelivered !== '1') this.unflaggedRepeats++;
+            this.starts.set(id, before + 1);
+          }
         }
       }
     } finally {
@@ -106,13 +113,14 @@ let restarts = 0;
 const curve: string[] = [];
 let lastDone = 0;
 const minute = setInterval(() => {
-  // A per-minute line (RSS of every worker, tasks done in that minute).
+  // A curve point every SAMPLE_EVERY_S (RSS of every worker, the rate since the last point in tasks per minute).
   const done = tail.update().ended.size;
-  const line = `${((Date.now() - started) / 60_000).toFixed(1)} min: ${done - lastDone} tasks/min, done ${done}/${TOTAL}, confirmed ${confirmed}, RSS MB ${workers.map((w) => rssMb(w.child.pid!)).join(' ')}`;
+  const perMinute = Math.round(((done - lastDone) * 60) / SAMPLE_EVERY_S);
+  const line = `${((Date.now() - started) / 60_000).toFixed(2)} min: ${perMinute} tasks/min, done ${done}/${TOTAL}, confirmed ${confirmed}, RSS MB ${workers.map((w) => rssMb(w.child.pid!)).join(' ')}`;
   lastDone = done;
   curve.push(line);
   process.stderr.write(`${line}\n`);
-}, 60_000);
+}, SAMPLE_EVERY_S * 1000);
 const restarter = setInterval(() => {
   const node = restarts++ % 3;
   process.stderr.write(`restarting node ${node + 1}\n`);
@@ -164,7 +172,9 @@ console.log(
       publishFailed: failed,
       lost,
       ranMoreThanOnce: twice,
+      repeatsNotFlaggedRedelivered: tail.unflaggedRepeats,
       nodeRestarts: restarts,
+      restartEverySeconds: RESTART_EVERY_S,
       minutes: Number(minutes.toFixed(1)),
       perMinute: Math.round(ended.size / minutes),
       curve,

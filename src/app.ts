@@ -88,13 +88,14 @@ export class App implements AppPort {
   /** The result backend the config names (by URL scheme, see backend/create-backend.ts). */
   async backend(): Promise<ResultBackend> {
     if (!this.#backend) {
-      const { resultBackend, resultExpires, resultExtended } = this.config;
+      const { resultBackend, resultExpires, resultExtended, rpcReplyQueueExpires } = this.config;
       const made = await createBackend(resultBackend, {
         broker: () => this.broker(),
         log: this.log,
         revoke: (id, terminate) => this.#revoke(id, terminate),
         resultExpires,
         resultExtended,
+        rpcReplyQueueExpiresMs: rpcReplyQueueExpires * 1000,
       });
       if (this.#backend) await made.close();
       else this.#backend = made;

@@ -5,12 +5,30 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import amqp from 'amqplib';
 import { createBroker } from 'celeryts';
 import { eventually, startInProcess } from '../support/harness.js';
 
 const AMQP = process.env['CELERYTS_TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 
 describe('queue options on RabbitMQ', () => {
+  it('declares the rpc reply queue with the configured rpcReplyQueueExpires (x-expires), not the default hour', async () => {
+    const w = await startInProcess({ brokerUrl: AMQP, config: { rpcReplyQueueExpires: 7 } });
+    const conn = await amqp.connect(AMQP);
+    try {
+      assert.equal(await (await w.client.sendTask('app.jobs.add', [1, 2])).get({ timeout: 10 }), 3);
+      const backend = (await w.client.backend()) as { oid?: string };
+      assert.ok(backend.oid, 'the rpc backend names its reply queue');
+      // Redeclaring with other arguments fails with 406 PRECONDITION_FAILED: this only passes when x-expires is 7000.
+      const ch = await conn.createChannel();
+      await ch.assertQueue(backend.oid, { durable: true, expires: 7000 });
+      await ch.close();
+    } finally {
+      await conn.close();
+      await w.stop();
+    }
+  });
+
   it('runs tasks from a quorum queue', async () => {
     const queue = `t.quorum.${randomUUID().slice(0, 8)}`;
     const w = await startInProcess({ brokerUrl: AMQP, config: { defaultQueue: queue, queues: { [queue]: { queueType: 'quorum' } } } });

@@ -135,10 +135,7 @@ describe('rpc results across a broker outage (private node)', () => {
     }
   });
 
-  // Known failure (issue 13.4, open): the expired reply queue is not reported on reconnect, so the waits are not rejected.
-  it('a reply queue that expired while the client was away: its waits reject with CELERYTS_RESULT_LOST', {
-    todo: 'open: waits are not yet rejected when the reply queue expired (issue 13.4)',
-  }, async () => {
+  it('a reply queue that expired while the client was away: its waits reject with CELERYTS_RESULT_LOST', async () => {
     const user = await ownUser(rabbit);
     const s = setup(rabbit, 'rpc-lost');
     const w = await startWorker(s, ['-c', '4']);
