@@ -72,12 +72,17 @@ export class DeadLetterQueue {
     await this.#ack(m);
   }
 
-  /** Give back every message not replayed or purged, and stop consuming. */
+  /**
+   * Stop consuming, then give back every message not replayed or purged. In that order: a
+   * consumer still running takes a message given back straight away again (its prefetch has
+   * room), and on Redis such a message then sits unacked until the visibility timeout (an hour
+   * by default), out of sight of the next `dlq list`.
+   */
   async release(): Promise<void> {
+    await this.consumer?.cancel().catch(() => undefined);
     for (const m of this.messages) if (!this.#done.has(m)) m.delivery.reject(true);
     for (const d of this.extra.splice(0)) d.reject(true);
     this.#done = new Set(this.messages);
-    await this.consumer?.cancel().catch(() => undefined);
   }
 
   async #ack(m: DeadLetter): Promise<void> {

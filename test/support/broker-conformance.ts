@@ -20,6 +20,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { supportedQueueOptions, type Broker, type Consumer, type Delivery, type DeliveryHandler, type OutgoingMessage } from '../../src/core/broker.js';
 import { BrokerError } from '../../src/core/errors.js';
+import { DeadLetterQueue } from '../../src/client/dead-letter-queue.js';
 
 /** Knobs for adapters whose timing or feature set differs. */
 export interface ConformanceOptions {
@@ -864,6 +865,32 @@ export function runBrokerConformance(label: string, makeBroker: () => Promise<Br
         await b.publish(ex, 'k', msg('now-ex'), { delayMs: 0 });
         await b.publish('', q, msg('now-default'), { delayMs: 0 });
         assert.deepEqual(await drain(env, b, q, 2), ['now-default', 'now-ex'], 'queue contents (the refused publish never arrives)');
+      }),
+    );
+
+    it(
+      'a dead-letter queue read by `dlq list` (DeadLetterQueue open, release) holds every message again at once; purge and replay settle theirs',
+      T,
+      withEnv(async (env) => {
+        const b = await env.broker();
+        const dead = await env.queue(b, 'dlq-read');
+        const home = await env.queue(b, 'dlq-home');
+        for (const id of ['d1', 'd2', 'd3'])
+          await b.publish('', dead, msg(id, { headers: { id, task: 't.x' }, properties: { contentType: 'text/plain' } }));
+        const size = (): Promise<number | undefined> => b.queueSize(dead);
+        await eventually('messages in the dead-letter queue', size, 3, waitMs);
+        const listed = await DeadLetterQueue.open(b, dead);
+        assert.deepEqual(listed.messages.map((m) => m.id).sort(), ['d1', 'd2', 'd3']);
+        await listed.release();
+        // Right away, not after a visibility timeout: the next `dlq show` must find them.
+        await eventually('messages back after release', size, 3, waitMs);
+        const q = await DeadLetterQueue.open(b, dead);
+        assert.equal(q.messages.length, 3, 'a second reader sees all three');
+        await q.purge(q.select(['d1'])[0]!);
+        assert.equal(await q.replay(q.select(['d2'])[0]!, home), home);
+        await q.release();
+        await eventually('only the message neither purged nor replayed is left', size, 1, waitMs);
+        assert.deepEqual(await drain(env, b, home, 1), ['d2'], 'the replayed message on its queue');
       }),
     );
 
