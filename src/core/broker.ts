@@ -73,6 +73,13 @@ export interface Delivery {
   ack(): void | Promise<void>;
   /** Give the message back (requeue) or drop/dead-letter it (no requeue). */
   reject(requeue: boolean): void;
+  /**
+   * Restart this delivery's visibility timeout (brokers with `visibilityTimeoutMs`; absent
+   * elsewhere): if its consumer dies now, it comes back no earlier than messages taken before
+   * this call. The worker touches a task after its start mark is held, so that after a death
+   * the mark is restored no later than the task (start-marks.ts).
+   */
+  touch?(): Promise<void>;
 }
 
 /** Exchange kinds celeryts uses. */

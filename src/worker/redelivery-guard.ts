@@ -75,6 +75,7 @@ function flaggedRedelivered(d: Delivery): Delivery {
     },
     ack: () => d.ack(),
     reject: (requeue) => d.reject(requeue),
+    ...(d.touch ? { touch: () => d.touch!() } : {}),
   };
 }
 

@@ -25,7 +25,12 @@
  * A dead worker's task and its mark come back at about the same time and in either order
  * (RabbitMQ requeues both when it sees the connection gone, Redis restores both after the
  * visibility timeout): a redelivered acks-late task without a mark waits a moment
- * (MARK_GRACE_MS, worker.ts) for one, and a mark from a previous life counts whenever it comes. The queue is the same
+ * (MARK_GRACE_MS, worker.ts) for one, and a mark from a previous life counts whenever it comes.
+ * On Redis "about the same time" needs help: restores run in passes (every visibility timeout
+ * / 4, at least 1 s), oldest delivery first, and the task was taken before its mark (by the
+ * grace wait, at least), so a pass could bring the task back a whole pass before its mark. The
+ * worker therefore touches the task (Delivery.touch) once its mark is held: the mark is then
+ * never restored after its task. The queue is the same
  * on every broker (it is only publish, consume and ack), so marks work on amqp, redis and file.
  */
 import { randomUUID } from 'node:crypto';
@@ -41,6 +46,8 @@ const MARKS_QUEUE_EXPIRES_MS = 7 * 24 * 3600_000;
 const LOAD_TIMEOUT_MS = 5000;
 /** At most this long, at warm shutdown, for the marks of ended tasks to come back and be acked. */
 const DRAIN_TIMEOUT_MS = 3000;
+/** At most this long, on brokers with a visibility timeout, for a new mark to come back and be held (see mark()). */
+const HELD_TIMEOUT_MS = 1000;
 /** Deaths remembered per worker; a bound, not a working limit. */
 const MAX_DIED = 10_000;
 
@@ -52,6 +59,8 @@ function settle(d: Delivery): void {
 interface Held {
   delivery: Delivery | undefined;
   ended: boolean;
+  /** Called once the mark is held (mark() waits for it on brokers with a visibility timeout). */
+  onHeld?: (() => void) | undefined;
 }
 
 /** One worker's start marks; see the file comment. */
@@ -116,6 +125,7 @@ export class StartMarks {
         this.#held.delete(mark!);
         settle(d);
       } else held.delivery = d;
+      held.onHeld?.();
       return;
     }
     // Left by a previous life of this node: that task started and its worker died.
@@ -138,18 +148,32 @@ export class StartMarks {
   }
 
   /**
-   * Write a mark before the task starts; resolves once the broker has it. Returns the mark's
-   * id for `ended`, or undefined when it could not be written (logged; the task runs unmarked).
+   * Write a mark before the task starts; resolves once the broker has it, and on a broker with a
+   * visibility timeout (Redis) once it is back and held here too, so that the caller can touch
+   * the task (Delivery.touch) after it: a dead worker's messages are restored in passes, oldest
+   * first, and the mark must not come back a pass after its task (it would then not count).
+   * Returns the mark's id for `ended`, or undefined when it could not be written (logged; the
+   * task runs unmarked).
    */
   async mark(taskId: string): Promise<string | undefined> {
     const mark = randomUUID();
-    this.#held.set(mark, { delivery: undefined, ended: false });
+    const held: Held = { delivery: undefined, ended: false };
+    this.#held.set(mark, held);
     try {
       await this.broker.publish('', this.#queue, {
         body: Buffer.from(JSON.stringify({ mark, taskId, pid: process.pid, at: new Date().toISOString() })),
         headers: {},
         properties: { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2 },
       });
+      if (this.broker.capabilities.visibilityTimeoutMs !== undefined && !held.delivery) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          held.onHeld = resolve;
+          timer = setTimeout(resolve, HELD_TIMEOUT_MS);
+        });
+        clearTimeout(timer);
+        held.onHeld = undefined;
+      }
       return mark;
     } catch (err) {
       this.#held.delete(mark);

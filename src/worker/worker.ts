@@ -305,6 +305,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   async #markThenRun(job: Job): Promise<void> {
     job.needsStartMark = false;
     job.startMark = await this.#marks!.mark(job.msg.id);
+    if (job.startMark !== undefined && job.delivery.touch) {
+      // After the mark is held: should this task kill us, it is restored no earlier than its mark.
+      await job.delivery
+        .touch()
+        .catch((err: unknown) => this.app.log.warn({ err, taskId: job.msg.id }, 'could not restart the visibility timeout of a marked task'));
+    }
     if (job.settled || job.delivery.stale) return this.#endMark(job);
     await this.#execute(job);
   }

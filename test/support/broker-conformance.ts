@@ -875,8 +875,7 @@ export function runBrokerConformance(label: string, makeBroker: () => Promise<Br
         const b = await env.broker();
         const dead = await env.queue(b, 'dlq-read');
         const home = await env.queue(b, 'dlq-home');
-        for (const id of ['d1', 'd2', 'd3'])
-          await b.publish('', dead, msg(id, { headers: { id, task: 't.x' }, properties: { contentType: 'text/plain' } }));
+        for (const id of ['d1', 'd2', 'd3']) await b.publish('', dead, msg(id, { headers: { id, task: 't.x' }, properties: { contentType: 'text/plain' } }));
         const size = (): Promise<number | undefined> => b.queueSize(dead);
         await eventually('messages in the dead-letter queue', size, 3, waitMs);
         const listed = await DeadLetterQueue.open(b, dead);

@@ -260,6 +260,13 @@ export class ListConsumer implements DriverConsumer {
     if (failed) throw new BrokerError(`returning messages to '${this.queue}' failed: ${failed.message}`, { cause: failed });
   }
 
+  /** Restart one held delivery's visibility timeout (Delivery.touch). */
+  async touch(handle: unknown): Promise<void> {
+    const tag = handle as string;
+    if (!this.#held.has(tag)) return;
+    await this.host.cmd.zadd(this.host.keys.unackedIndex, 'XX', (Date.now() / 1000).toFixed(6), tag);
+  }
+
   /** Refresh the delivery time of every held tag, so no restore takes them from a live consumer. */
   #keepAlive(): void {
     if (this.#held.size === 0) return;

@@ -66,6 +66,8 @@ export interface DriverConsumer {
    * promise that rejects when the store refused (the message is then still held).
    */
   settle(handle: unknown, how: Settlement): void | Promise<void>;
+  /** Restart the visibility timeout of one held delivery (drivers that have one): see Delivery.touch. */
+  touch?(handle: unknown): Promise<void>;
   /** Stop taking; handed-out messages stay settleable. */
   cancel(): Promise<void>;
   /** Cancel, then give every unsettled message back to its queue (marked redelivered). */

@@ -38,9 +38,11 @@ class VirtualDelivery implements Delivery {
   readonly routingKey: string;
   readonly redelivered: boolean;
   readonly stale = false;
+  readonly touch?: () => Promise<void>;
   constructor(
     private readonly raw: RawDelivery,
     private readonly settleWith: (raw: RawDelivery, how: 'ack' | 'requeue' | 'drop') => void | Promise<void>,
+    touchWith: ((handle: unknown) => Promise<void>) | undefined,
   ) {
     this.body = raw.body;
     this.headers = raw.headers;
@@ -48,6 +50,7 @@ class VirtualDelivery implements Delivery {
     this.exchange = raw.exchange;
     this.routingKey = raw.routingKey;
     this.redelivered = raw.redelivered;
+    if (touchWith) this.touch = () => touchWith(raw.handle);
   }
   ack(): void | Promise<void> {
     return this.settleWith(this.raw, 'ack');
@@ -100,7 +103,9 @@ export class VirtualConsumer implements Consumer, ConsumerSink {
       void this.#settle(raw, 'drop');
       return;
     }
-    const delivery = this.options.noAck ? noAckDelivery(raw) : new VirtualDelivery(raw, (r, how) => this.#settle(r, how));
+    const delivery = this.options.noAck
+      ? noAckDelivery(raw)
+      : new VirtualDelivery(raw, (r, how) => this.#settle(r, how), this.#driver?.touch ? (handle) => this.#driver!.touch!(handle) : undefined);
     try {
       const r: unknown = this.handler(delivery);
       if (r instanceof Promise) r.catch((err: unknown) => this.reportError(err));
