@@ -229,21 +229,76 @@ describe('ConfirmPublisher (fake channel)', () => {
     assert.equal(ch.written.length, 5, 'pipelined: all five written with no confirm yet');
     ch.ack(3, true);
     assert.deepEqual(failed, []);
-    // A nack replaces the channel (a quorum queue's channel can go on nacking after a failover):
-    // what it held unconfirmed (d) and the nacked publish (e) go out again on the next one.
+    // A nack replaces the channel (a quorum queue's channel can go on nacking after a failover),
+    // but the old one is still listened to for d, in flight on it.
     ch.nack(5);
     assert.equal(failed.length, 1, 'a new channel was asked for');
-    assert.ok(ch.closed, 'the nacking channel is closed');
-    ch.ack(4); // no longer listened to
+    assert.equal(ch.closed, false, 'd is still in flight on the nacking channel');
+    ch.ack(4);
+    assert.ok(ch.closed, 'closed once nothing is in flight on it');
     const next = new FakeConfirmChannel();
     pub.attach(asChannel(next));
-    assert.deepEqual(next.written, ['/q/d', '/q/e']);
-    next.ack(1);
-    next.nack(2); // nacked twice: rejected
+    assert.deepEqual(next.written, ['/q/e'], 'only the nacked publish goes out again');
+    next.nack(1); // nacked twice: rejected
     const out = await Promise.all(results);
     assert.deepEqual(out.slice(0, 4), ['ok', 'ok', 'ok', 'ok']);
     assert.match(out[4]!, /^err:.*basic\.nack, twice/);
     assert.equal(pub.pending, 0);
+    assert.equal(pub.resent, 1);
+  });
+
+  it('after a nack, resolves what the old channel still acks and resends only what it nacked or never confirmed', async () => {
+    const failed: Error[] = [];
+    const pub = new ConfirmPublisher(100, { channelFailed: (e) => void failed.push(e) }, 50);
+    const old = new FakeConfirmChannel();
+    pub.attach(asChannel(old));
+    const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((s) => settled(pub.publish('', 'q', Buffer.from(s), {})));
+    old.nack(2); // b
+    assert.equal(failed.length, 1, 'a new channel is asked for at once');
+    assert.equal(old.closed, false, 'c, d and e are still in flight on the old channel');
+    const f = settled(pub.publish('', 'q', Buffer.from('f'), {}));
+    assert.equal(old.written.length, 5, 'nothing more is written to the channel that nacked');
+    const next = new FakeConfirmChannel();
+    pub.attach(asChannel(next)); // while the old one drains
+    assert.deepEqual(next.written, ['/q/b', '/q/f'], 'the nacked publish once, then the new one, in order');
+    // a and c had been enqueued: their acks come on the old channel after the nack.
+    old.ack(1);
+    old.ack(3);
+    old.nack(4); // d: sent once more, on the new channel
+    const g = settled(pub.publish('', 'q', Buffer.from('g'), {}));
+    assert.deepEqual(next.written, ['/q/b', '/q/f', '/q/d', '/q/g'], 'a and c are not written again');
+    assert.deepEqual(await Promise.all([a, c]), ['ok', 'ok']);
+    // e is never confirmed on the old channel: at the end of its grace it goes out again.
+    await until('e is written again', () => next.written.length === 5);
+    assert.equal(next.written[4], '/q/e');
+    assert.ok(old.closed, 'the old channel is closed after its grace');
+    old.ack(5); // too late: no longer listened to
+    // Tags on the new channel start at 1: b=1 f=2 d=3 g=4 e=5.
+    next.ack(2, true);
+    next.nack(3); // d nacked a second time: rejected
+    next.ack(5, true);
+    assert.deepEqual(await Promise.all([b, f, g, e]), ['ok', 'ok', 'ok', 'ok']);
+    assert.match(await d!, /^err:.*basic\.nack, twice/);
+    assert.equal(failed.length, 2, 'the second nack asked for another channel');
+    assert.ok(next.closed, 'the second channel closed once drained');
+    assert.equal(pub.pending, 0);
+    assert.equal(pub.resent, 3, 'b, d and e were written twice');
+  });
+
+  it('a nacking channel that closes before its grace ends: what it held unconfirmed is resent', async () => {
+    const pub = new ConfirmPublisher(100, { channelFailed: () => {} }, 60_000);
+    const old = new FakeConfirmChannel();
+    pub.attach(asChannel(old));
+    const results = ['a', 'b', 'c'].map((s) => settled(pub.publish('', 'q', Buffer.from(s), {})));
+    old.nack(1);
+    const next = new FakeConfirmChannel();
+    pub.attach(asChannel(next));
+    old.ack(2);
+    old.emit('close'); // its connection went away: c may or may not have been enqueued
+    assert.deepEqual(next.written, ['/q/a', '/q/c']);
+    next.ack(2, true);
+    assert.deepEqual(await Promise.all(results), ['ok', 'ok', 'ok']);
+    assert.equal(pub.resent, 2);
   });
 
   it('holds publishes back while the channel buffer is full, until drain', async () => {
@@ -274,6 +329,7 @@ describe('ConfirmPublisher (fake channel)', () => {
     assert.deepEqual(second.written, ['/q/2', '/q/3', '/q/4']);
     second.ack(3, true);
     assert.deepEqual(await Promise.all([...results, waiting]), ['ok', 'ok', 'ok', 'ok']);
+    assert.equal(pub.resent, 2, '2 and 3 were written twice');
   });
 
   it('after a server channel error, rejects the publishes to the blamed exchange and resends the rest', async () => {

@@ -21,7 +21,7 @@
  * is the state 'open' and 'reconnected' emitted.
  *
  * Failures smaller than the connection are repaired in place, without events:
- * - publish channel closed by the server (404 exchange...): see ConfirmPublisher; a new
+ * - publish channel closed by the server (404 exchange...) or nacking: see ConfirmPublisher; a new
  *   confirm channel is attached on the same connection.
  * - one consumer's channel closed, or its subscription cancelled by the server: see
  *   ConsumerRepair; only that consumer's in-flight deliveries can be void.
@@ -251,8 +251,12 @@ export class AmqpBroker extends EventEmitter implements Broker {
       });
       if (this.#closing) throw this.#closedError();
       const backlog = this.#publisher.pending;
+      const resentBefore = this.#publisher.resent;
       this.#publisher.attach(confirmChannel);
-      if (backlog > 0) this.#opts.logger.debug({ publishes: backlog }, 'sending publishes held or unconfirmed while disconnected');
+      // resent: written before the loss and written again now, so possible duplicates (under
+      // backpressure, more follow on 'drain' and are not counted here).
+      const resent = this.#publisher.resent - resentBefore;
+      if (backlog > 0) this.#opts.logger.debug({ publishes: backlog, resent }, 'sending publishes held or unconfirmed while disconnected');
       const consumers = [...this.#consumers.values()].filter((c) => c.established && !c.ended);
       await Promise.all(
         consumers.map((c) =>
