@@ -296,6 +296,8 @@ export class ConfirmPublisher {
       this.#retire(lane);
       this.#pump();
     }, this.#nackGraceMs);
+    // Pending publishes hold the process (holding-broker.ts); the grace itself must not.
+    lane.grace.unref();
   }
 
   /** A draining channel is done with: close it; what it still held unconfirmed goes out again. */
