@@ -15,6 +15,8 @@ import { createApp } from 'celeryts';
 import { spawnWorker, type WorkerProcess } from '../test/support/harness.js';
 import { FAULTS_APP, uniqueQueue } from '../test/faults/kit.js';
 import { tempRecordFile } from '../test/support/harness.js';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { privateCluster } from '../test/faults/private-cluster.js';
 
 const TOTAL = Number(process.env['SOAK_TASKS'] ?? 1_000_000);
@@ -75,6 +77,17 @@ function rssMb(pid: number): number {
   }
 }
 
+/** Publishes the client wrote again after a lost connection: each may be a duplicate task (at-least-once publishing). */
+let publisherResends = 0;
+const publisherLog = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    for (const line of chunk.toString().split('\n')) {
+      if (!line.includes('sending publishes held or unconfirmed')) continue;
+      publisherResends += Number((JSON.parse(line) as { resent?: number }).resent ?? 0);
+    }
+    done();
+  },
+});
 const cluster = await privateCluster();
 const queue = uniqueQueue('soak');
 const record = tempRecordFile();
@@ -84,7 +97,8 @@ const app = await createApp({
   brokerUrl: cluster.urlList(0),
   defaultQueue: queue,
   defaultQueueType: 'quorum',
-  logLevel: 'silent',
+  // Debug, captured: the reconnect line says how many publishes were written again (possible duplicates).
+  logger: pino({ level: 'debug' }, publisherLog),
   setAsCurrent: false,
 });
 const broker = await app.broker();
@@ -173,6 +187,7 @@ console.log(
       lost,
       ranMoreThanOnce: twice,
       repeatsNotFlaggedRedelivered: tail.unflaggedRepeats,
+      publisherResends,
       nodeRestarts: restarts,
       restartEverySeconds: RESTART_EVERY_S,
       minutes: Number(minutes.toFixed(1)),
