@@ -34,9 +34,11 @@
  * The nacking channel is not closed at once: it is still listened to, for up to `nackGraceMs`
  * (2 s) or until nothing is in flight on it. What it acks is resolved, what it nacks is sent once
  * more as above, and only what is still unconfirmed at the end (or when it closes) is sent again
- * (at-least-once). Why: closing it at once meant resending everything in flight on it, though
- * much of it had been enqueued (the acks were on their way): 967 tasks of a 1,000,000-task soak on a
- * 3-node cluster ran twice, the second run not flagged redelivered.
+ * (at-least-once). Why: closing it at once meant resending everything in flight on it (up to a
+ * whole pipelined batch), though most of it had been enqueued and only its acks were on their
+ * way: each of those would become a duplicate task. (The duplicates the cluster soak measures
+ * come from the other path, a lost connection, where the confirms are gone and resending is
+ * the only safe choice: BENCHMARKS.md.)
  * So the new channel may be written to while the old one drains. Confirm tags are per channel:
  * each channel (a Lane) keeps its own in-flight list and sequence numbers.
  */
