@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { supportedQueueOptions, type Broker, type Consumer, type Delivery, type ReconnectInfo } from '../core/broker.js';
 import type { ResultBackend, ResultTarget, TaskCallRouting } from '../core/backend.js';
-import { decodeResult, encodeResult } from '../core/wire/result.js';
+import { childTuples, decodeResult, encodeResult } from '../core/wire/result.js';
 import type { AsyncResult } from '../core/result.js';
 import { READY_STATES } from '../core/states.js';
 import { ResultState, StateAsyncResult, UnavailableAsyncResult, type ResultSource } from './async-result.js';
@@ -92,7 +92,7 @@ export class RpcBackend implements ResultBackend {
   markState(target: ResultTarget, state: string, result: unknown, traceback: string | null = null): Promise<void> | undefined {
     if (!target.replyTo) return undefined; // nobody to tell (the caller ignores results)
     try {
-      const msg = encodeResult({ task_id: target.id, status: state, result, traceback, children: [] });
+      const msg = encodeResult({ task_id: target.id, status: state, result, traceback, children: childTuples(target.children) });
       msg.properties.correlationId = target.correlationId ?? target.id;
       return this.broker.publish('', target.replyTo, msg);
     } catch (err) {
@@ -128,7 +128,7 @@ export class RpcBackend implements ResultBackend {
     }
     const st = this.#states.get(body.task_id)?.deref();
     if (!st) return; // nobody waits for it any more
-    st.update(body.status, body.result, body.traceback);
+    st.apply({ status: body.status, result: body.result, traceback: body.traceback, children: body.children });
     if (READY_STATES.has(body.status)) {
       this.#states.delete(body.task_id);
       this.#waited.delete(body.task_id);

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { ResultBackend } from '../core/backend.js';
 import type { Broker } from '../core/broker.js';
 import { parseIso, toPythonIso } from '../core/dates.js';
+import { requestContext, type Request } from '../core/request.js';
 import { encodeTask, type TaskSendSpec } from '../core/wire/task.js';
 import type { AsyncResult } from '../core/result.js';
 import type { SendOptions } from '../core/send-options.js';
@@ -35,8 +36,24 @@ function toIso(v: Date | string | number, now: number): string {
   return typeof v === 'string' ? v : toPythonIso(v);
 }
 
+/**
+ * The task running in this call stack, when a send should be its child (Celery's behaviour inside
+ * a task: parent_id = its id, root_id = its root). A send that names its parent itself (the
+ * worker's callbacks and chains) is not a child of whatever runs.
+ */
+function sendingTask(o: SendOptions): Request | undefined {
+  return o.parentId === undefined ? requestContext.getStore() : undefined;
+}
+
 /** Build the wire spec for one call. */
-export function buildSendSpec(name: string, args: unknown[], kwargs: Record<string, unknown>, o: SendOptions, ignoreResult: boolean): TaskSendSpec {
+export function buildSendSpec(
+  name: string,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+  o: SendOptions,
+  ignoreResult: boolean,
+  parent: Request | undefined = sendingTask(o),
+): TaskSendSpec {
   const now = Date.now();
   const id = o.taskId ?? randomUUID();
   let eta: string | null = null;
@@ -51,8 +68,8 @@ export function buildSendSpec(name: string, args: unknown[], kwargs: Record<stri
     expires: o.expires === undefined ? null : toIso(o.expires, now),
     retries: o.retries ?? 0,
     timelimit: [o.timeLimit ?? null, o.softTimeLimit ?? null],
-    rootId: o.rootId ?? id,
-    parentId: o.parentId ?? null,
+    rootId: o.rootId ?? parent?.rootId ?? parent?.id ?? id,
+    parentId: o.parentId ?? parent?.id ?? null,
     group: o.group ?? null,
     groupIndex: o.groupIndex ?? null,
     shadow: o.shadow ?? null,
@@ -81,7 +98,8 @@ export class Producer {
   async send<R>(name: string, args: unknown[], kwargs: Record<string, unknown>, options: SendOptions = {}): Promise<AsyncResult<R>> {
     const queue = options.queue ?? this.settings.defaultQueue;
     const ignore = options.ignoreResult ?? this.settings.ignoreResult;
-    const spec = buildSendSpec(name, args, kwargs, options, ignore);
+    const parent = sendingTask(options);
+    const spec = buildSendSpec(name, args, kwargs, options, ignore, parent);
     // Through another exchange, its bindings decide where the task goes: declare only a queue named.
     const declare = options.exchange === undefined || options.queue !== undefined;
     // The backend says what the task must carry for its result to come back (Celery's on_task_call).
@@ -101,6 +119,8 @@ export class Producer {
     // delivery), since a worker cannot hold it well (quorum queues have no global QoS).
     const delayMs = spec.eta && options.exchange === undefined && this.queues.optionsOf(queue).queueType === 'quorum' ? parseIso(spec.eta) - Date.now() : 0;
     await this.broker.publish(options.exchange ?? '', options.routingKey ?? queue, message, delayMs >= 1000 ? { delayMs } : undefined);
+    // Sent: a child of the running task, stored with its result (Celery's add_trail).
+    parent?.children?.push(spec.id);
     return result;
   }
 }

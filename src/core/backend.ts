@@ -19,6 +19,8 @@ export interface ResultTarget {
   group?: string | null;
   /** Task that sent this one (stored as `parent_id`). */
   parentId?: string | null;
+  /** Tasks this one sent while it ran (stored as `children`, Celery's result tuples). */
+  children?: readonly string[];
   /** What Celery's `result_extended` stores: name, args, kwargs, worker, retries, queue. */
   request?: {
     task: string;

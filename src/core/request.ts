@@ -26,6 +26,12 @@ export interface Request {
   errbacks: Embed['errbacks'];
   chain: Embed['chain'];
   ignoreResult: boolean;
+  /**
+   * Ids of the tasks this call sent (Celery's request.children): a task sent while this one
+   * runs gets parent_id = this id and root_id = this root, and is stored as a child of this
+   * result. Not filled in `pool: 'threads'` (the call runs in another thread).
+   */
+  readonly children: string[];
   /** Fires when the task should stop (soft time limit, revoke --terminate, shutdown). */
   signal: AbortSignal;
 }

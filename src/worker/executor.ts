@@ -67,6 +67,7 @@ class JobRequest implements Request {
   readonly errbacks: Request['errbacks'];
   readonly chain: Request['chain'];
   readonly ignoreResult: boolean;
+  readonly children: string[];
   readonly #job: Job;
 
   constructor(job: Job, hostname: string) {
@@ -91,6 +92,7 @@ class JobRequest implements Request {
     this.errbacks = m.embed.errbacks;
     this.chain = m.embed.chain;
     this.ignoreResult = job.ignoreResult;
+    this.children = job.children;
     this.#job = job;
   }
 
@@ -155,6 +157,7 @@ function report(job: Job, ctx: ExecutorContext, state: string, result: unknown, 
         correlationId: msg.correlationId,
         group: msg.group,
         parentId: msg.parentId,
+        children: job.children,
         request: { task: msg.task, args: msg.args, kwargs: msg.kwargs, hostname: ctx.hostname, retries: msg.retries, queue: job.delivery.routingKey ?? null },
       },
       state,

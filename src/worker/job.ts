@@ -17,6 +17,8 @@ export class Job {
   needsStartMark = false;
   /** Its start mark's id while it runs marked. */
   startMark: string | undefined = undefined;
+  /** Tasks the body sent (request.children): stored with its result. */
+  readonly children: string[] = [];
   /** Set while running: stop the body now with this outcome (revoke --terminate). */
   terminate: ((outcome: Outcome) => void) | undefined = undefined;
   #controller: AbortController | undefined;

@@ -172,6 +172,29 @@ export function runWorkerSuite(label: string, brokerUrl: () => string, options: 
       await assert.rejects((await w.client.asyncResult(r.id)).get({ timeout: 1 }), ResultUnavailableError, 'already taken');
     });
 
+    it('a task sent while another runs is its child: parent_id and root_id are the sender, and the result lists it in children', async () => {
+      const r = await w.client.sendTask<{ child: string; seen: { parentId: string | null; rootId: string | null }; children: string[] }>('app.jobs.spawn', []);
+      const v = await r.get({ timeout: 15 });
+      assert.deepEqual(v.seen, { parentId: r.id, rootId: r.id }, 'the child saw its sender as parent and root');
+      assert.deepEqual(v.children, [v.child], 'request.children while it ran');
+      assert.deepEqual(
+        r.children.map((c) => c.id),
+        [v.child],
+        'the result carries its children (Celery stores them as result tuples)',
+      );
+      // A send from outside any task has no parent, and is its own root.
+      const top = await w.client.sendTask<{ parentId: string | null; rootId: string | null }>('app.jobs.lineage', []);
+      assert.deepEqual(await top.get({ timeout: 10 }), { parentId: null, rootId: top.id });
+      // A retry is the same task sent again, not a child of the run that retried.
+      const retried = await w.client.sendTask('app.jobs.retriedLineage', []);
+      assert.deepEqual(await retried.get({ timeout: 10 }), { parentId: null, rootId: retried.id, children: [] });
+      if (!rpc) {
+        const reader = await w.client.asyncResult(v.child);
+        await reader.get({ timeout: 10 });
+        assert.equal(reader.parent?.id, r.id, 'the stored child names its parent');
+      }
+    });
+
     it('a stored result is read by id by two other clients, twice each, with state, date and traceback', { skip: rpc && 'stored results only' }, async () => {
       const ok = await w.client.sendTask<number>('app.jobs.add', [20, 22]);
       const bad = await w.client.sendTask('app.jobs.divide', [1, 0]);

@@ -11,7 +11,7 @@ import type { ResultTarget } from '../../core/backend.js';
 import { MalformedMessageError } from '../../core/errors.js';
 import { READY_STATES } from '../../core/states.js';
 import { isPlainObject } from '../../core/wire/json-body.js';
-import { encodeMeta } from '../../core/wire/result.js';
+import { childTuples, encodeMeta } from '../../core/wire/result.js';
 import type { ResultMeta } from '../async-result.js';
 
 /** Prefix of a task's result key (Celery's task_keyprefix). */
@@ -35,7 +35,7 @@ export function encodeTaskMeta(target: ResultTarget, state: string, result: unkn
     status: state,
     result,
     traceback,
-    children: [],
+    children: childTuples(target.children),
     date_done: READY_STATES.has(state) ? pythonUtcIso(new Date()) : null,
   };
   if (target.group) meta['group_id'] = target.group;

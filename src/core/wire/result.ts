@@ -59,3 +59,8 @@ export function decodeResult(body: Buffer): ResultBody {
     children: Array.isArray(parsed['children']) ? parsed['children'] : [],
   };
 }
+
+/** Children as Celery stores and sends them: each AsyncResult's `as_tuple()`, `[[id, parent], null]`. */
+export function childTuples(ids: readonly string[] | undefined): unknown[] {
+  return ids ? ids.map((id) => [[id, null], null]) : [];
+}
