@@ -13,6 +13,17 @@ export const mul = task((x: number, y: number) => x * y);
 /** Sum of a list: `celeryts call proj.tasks.xsum '[1,2,3]' --wait`. */
 export const xsum = task((numbers: number[]) => numbers.reduce((a, b) => a + b, 0));
 
+/**
+ * Sends add(i, i) for each i below n, to the queue it came from, and returns their ids. Tasks
+ * sent while a task runs are its children: their parent_id is its id, and its stored result
+ * lists them (`children`), as Celery's do.
+ */
+export const fanout = task({ bind: true }, async (self, n: number) => {
+  const queue = self.request.deliveryInfo.routingKey;
+  const sent = await Promise.all(Array.from({ length: n }, (_, i) => add.applyAsync([i, i], {}, { queue })));
+  return sent.map((r) => r.id);
+});
+
 /** bind: true passes the task first, so the body can read its request. */
 export const hello = task({ bind: true }, (self, name: string) => `hello ${name} from ${self.request.hostname} (task ${self.request.id})`);
 

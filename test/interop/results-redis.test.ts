@@ -60,6 +60,20 @@ describe('Redis results shared between celeryts and Python Celery', () => {
     assert.equal(cli.stdout.trim(), '42');
   });
 
+  it('a Python client sees the children of a celeryts task that sent subtasks (Celery result tuples)', async () => {
+    const r = await app.sendTask<string[]>('proj.tasks.fanout', [3], {}, { queue: TS_QUEUE });
+    const ids = await r.get({ timeout: 15 });
+    assert.equal(ids.length, 3);
+    const got = JSON.parse(py(['result.py', r.id]).stdout.trim()) as { children: string[] };
+    assert.deepEqual([...got.children].sort(), [...ids].sort(), "Python's AsyncResult.children");
+    // The children ran on the same queue; each names its parent.
+    for (const id of ids) {
+      const child = await app.asyncResult(id);
+      await child.get({ timeout: 15 });
+      assert.equal(child.parent?.id, r.id);
+    }
+  });
+
   it('a celeryts client reads by id the result of a task a Python worker ran', async () => {
     const sent = py(['client.py', JSON.stringify({ task: 'proj.tasks.add', args: [7, 8], queue: PY_QUEUE, timeout: 15 })]);
     assert.equal(sent.status, 0, sent.stderr);

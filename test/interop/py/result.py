@@ -18,4 +18,5 @@ except Exception as exc:  # the interop test wants to see exactly what Python ra
     out = {"status": r.state, "exc_type": type(exc).__name__, "exc_module": type(exc).__module__, "message": str(exc)}
 out["date_done"] = r.date_done.isoformat() if r.date_done else None
 out["traceback"] = r.traceback
+out["children"] = [c.id for c in (r.children or [])]
 print(json.dumps(out))
