@@ -100,6 +100,9 @@ export class Producer {
     const ignore = options.ignoreResult ?? this.settings.ignoreResult;
     const parent = sendingTask(options);
     const spec = buildSendSpec(name, args, kwargs, options, ignore, parent);
+    // A child of the running task (Celery's add_trail), listed now: a body that does not await
+    // its send (fire and forget at its end) must still find it in its stored children.
+    parent?.children?.push(spec.id);
     // Through another exchange, its bindings decide where the task goes: declare only a queue named.
     const declare = options.exchange === undefined || options.queue !== undefined;
     // The backend says what the task must carry for its result to come back (Celery's on_task_call).
@@ -119,8 +122,6 @@ export class Producer {
     // delivery), since a worker cannot hold it well (quorum queues have no global QoS).
     const delayMs = spec.eta && options.exchange === undefined && this.queues.optionsOf(queue).queueType === 'quorum' ? parseIso(spec.eta) - Date.now() : 0;
     await this.broker.publish(options.exchange ?? '', options.routingKey ?? queue, message, delayMs >= 1000 ? { delayMs } : undefined);
-    // Sent: a child of the running task, stored with its result (Celery's add_trail).
-    parent?.children?.push(spec.id);
     return result;
   }
 }
