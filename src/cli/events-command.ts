@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ClusterState, EventReceiver, type ReceivedEvent, type TaskInfo, type WorkerInfo } from '../client/event-receiver.js';
-import { safeRepr } from '../core/wire/event-repr.js';
+import { safeRepr } from '../core/wire/py-repr.js';
 import { addCommonOptions, announce, appFromFlags, reportError, type CommonFlags } from './common.js';
 import { seconds } from './parse-args.js';
 

@@ -1,4 +1,4 @@
-import { safeRepr } from '../core/wire/event-repr.js';
+import { safeRepr } from '../core/wire/py-repr.js';
 
 /** Print control replies the way `celery inspect` does, one block per node. */
 export function formatReplies(method: string, replies: Record<string, unknown>): string {

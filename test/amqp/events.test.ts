@@ -14,7 +14,7 @@ import { ClusterState, EventReceiver } from '../../src/client/event-receiver.js'
 import { Dumper, pyUtcTime, renderScreen } from '../../src/cli/events-command.js';
 import type { Broker, OutgoingMessage } from '../../src/core/broker.js';
 import { EventDispatcher } from '../../src/client/event-dispatcher.js';
-import { argsRepr, excRepr, safeRepr } from '../../src/core/wire/event-repr.js';
+import { argsRepr, excRepr, safeRepr } from '../../src/core/wire/py-repr.js';
 import { receivedFields, taskEventListeners } from '../../src/worker/events/task-events.js';
 import type { Job } from '../../src/worker/job.js';
 import { BIN, cli, eventually, spawnWorker, startInProcess, tempBrokerUrl, type WorkerProcess } from '../support/harness.js';

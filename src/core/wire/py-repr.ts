@@ -1,22 +1,110 @@
-/** Python reprs of JSON values, as Celery puts them in `argsrepr`/`kwargsrepr` headers. */
+/**
+ * Python reprs, as Celery writes them with `saferepr()`: a task message's `argsrepr` and
+ * `kwargsrepr` headers, and the arguments, results and exceptions in events, so monitors
+ * (Flower, `celery events`, `celery inspect active`) print them as Python would.
+ * The walk has a size budget: a huge result costs at most `maxLen` characters of work, and a
+ * circular structure prints `[...]` / `{...}` instead of overflowing the stack.
+ */
+import { serializeError } from './exception.js';
 
-/** Python-style repr of JSON values, close enough for argsrepr/kwargsrepr and events. */
-export function pyRepr(value: unknown): string {
-  if (value === null || value === undefined) return 'None';
-  if (value === true) return 'True';
-  if (value === false) return 'False';
-  if (typeof value === 'number') return Number.isInteger(value) || !Number.isFinite(value) ? String(value) : String(value);
-  if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
-  if (typeof value === 'object') {
-    return `{${Object.entries(value as Record<string, unknown>)
-      .map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`)
-      .join(', ')}}`;
+/** Celery's resultrepr_maxsize. */
+export const REPR_MAXLEN = 1024;
+
+/** Python's repr of a str: single quotes unless the text has a ' and no ". */
+function strRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of s) {
+    const code = ch.codePointAt(0)!;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === quote) out += `\\${quote}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += ch;
   }
-  return String(value);
+  return out + quote;
 }
 
-/** Celery's argsrepr is the repr of a tuple. */
-export function argsRepr(args: unknown[]): string {
-  return args.length === 1 ? `(${pyRepr(args[0])},)` : `(${args.map(pyRepr).join(', ')})`;
+function numRepr(n: number): string {
+  if (Number.isNaN(n)) return 'nan';
+  if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
+  return String(n).replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
+class Budget {
+  out = '';
+  constructor(readonly max: number) {}
+  get spent(): boolean {
+    return this.out.length > this.max;
+  }
+  add(s: string): void {
+    this.out += s;
+  }
+}
+
+function walk(v: unknown, b: Budget, seen: Set<object>): void {
+  if (b.spent) return;
+  if (v === null || v === undefined) return b.add('None');
+  if (v === true) return b.add('True');
+  if (v === false) return b.add('False');
+  if (typeof v === 'number') return b.add(numRepr(v));
+  if (typeof v === 'bigint') return b.add(v.toString());
+  if (typeof v === 'string') return b.add(strRepr(v.length > b.max ? v.slice(0, b.max + 1) : v));
+  if (typeof v === 'function') return b.add(`<function ${v.name || '<anonymous>'}>`);
+  if (typeof v !== 'object') return b.add(strRepr(String(v)));
+  if (v instanceof Date) return b.add(strRepr(Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString()));
+  if (v instanceof Error) return b.add(excRepr(v));
+  if (seen.has(v)) return b.add(Array.isArray(v) ? '[...]' : '{...}');
+  seen.add(v);
+  const seq = (open: string, items: Iterable<unknown>, close: string, each: (x: unknown) => void) => {
+    b.add(open);
+    let first = true;
+    for (const x of items) {
+      if (b.spent) break;
+      if (!first) b.add(', ');
+      first = false;
+      each(x);
+    }
+    b.add(close);
+  };
+  const item = (x: unknown) => walk(x, b, seen);
+  const pair = ([k, x]: [unknown, unknown]) => {
+    walk(k, b, seen);
+    b.add(': ');
+    walk(x, b, seen);
+  };
+  if (Array.isArray(v)) seq('[', v, ']', item);
+  else if (v instanceof Set) seq(v.size ? '{' : 'set(', v, v.size ? '}' : ')', item);
+  else if (v instanceof Map) seq('{', v.entries(), '}', (x) => pair(x as [unknown, unknown]));
+  else if (ArrayBuffer.isView(v)) b.add(`b'<${v.byteLength} bytes>'`);
+  else seq('{', Object.entries(v), '}', (x) => pair(x as [unknown, unknown]));
+  seen.delete(v);
+}
+
+/** Python's saferepr: the repr of a JSON-like value, cut at `maxLen` characters with '...'. */
+export function safeRepr(value: unknown, maxLen = REPR_MAXLEN): string {
+  const b = new Budget(maxLen);
+  try {
+    walk(value, b, new Set());
+  } catch {
+    return '<unrepresentable>';
+  }
+  return b.out.length > maxLen ? `${b.out.slice(0, Math.max(0, maxLen - 3))}...` : b.out;
+}
+
+/** The repr of positional arguments as Celery writes argsrepr: a tuple. */
+export function argsRepr(args: readonly unknown[], maxLen = REPR_MAXLEN): string {
+  const list = safeRepr([...args], maxLen);
+  if (!list.startsWith('[') || !list.endsWith(']')) return list;
+  const inner = list.slice(1, -1);
+  return args.length === 1 ? `(${inner},)` : `(${inner})`;
+}
+
+/** An exception's repr as Python prints it: `TypeError('message')`. */
+export function excRepr(err: unknown): string {
+  const info = serializeError(err);
+  const args = info.exc_message.map((a) => safeRepr(a, 256)).join(', ');
+  return `${info.exc_type}(${args})`;
 }

@@ -2,7 +2,7 @@
 import type { Headers, MessageProperties } from '../broker.js';
 import { MalformedMessageError } from '../errors.js';
 import { embedOf, isPlainObject, isSupportedContentType, parseBody, unwrapDate, unwrapKombu } from './json-body.js';
-import { argsRepr, pyRepr } from './py-repr.js';
+import { argsRepr, safeRepr } from './py-repr.js';
 import { limit, type TaskMessage } from './task.js';
 
 /**
@@ -59,7 +59,7 @@ export function decodeTaskV1(headers: Headers | undefined, properties: MessagePr
     origin: null,
     ignoreResult: false,
     argsrepr: argsRepr(args),
-    kwargsrepr: pyRepr(kwargs),
+    kwargsrepr: safeRepr(kwargs),
     args: unwrapKombu(args) as unknown[],
     kwargs: unwrapKombu(kwargs) as Record<string, unknown>,
     embed: embedOf({ callbacks: b['callbacks'], errbacks: b['errbacks'], chord: b['chord'] }),

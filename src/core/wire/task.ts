@@ -17,7 +17,7 @@ import type { Headers, MessageProperties, OutgoingMessage } from '../broker.js';
 import { MalformedMessageError } from '../errors.js';
 import type { SignatureJSON } from '../signature.js';
 import { decodeTaskBody, JSON_TYPE, unwrapDate } from './json-body.js';
-import { argsRepr, pyRepr } from './py-repr.js';
+import { argsRepr, safeRepr } from './py-repr.js';
 import { decodeTaskV1, isProtocolV1 } from './task-v1.js';
 
 /** The third element of a v2 body. */
@@ -104,7 +104,7 @@ export function encodeTask(spec: TaskSendSpec): OutgoingMessage {
     root_id: spec.rootId ?? spec.id,
     parent_id: spec.parentId ?? null,
     argsrepr: argsRepr(args),
-    kwargsrepr: pyRepr(kwargs),
+    kwargsrepr: safeRepr(kwargs),
     origin: spec.origin ?? null,
     ignore_result: spec.ignoreResult ?? false,
   };

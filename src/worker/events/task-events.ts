@@ -5,7 +5,7 @@
 import type { Job } from '../job.js';
 import type { WorkerEventMap } from '../worker-events.js';
 import type { EventDispatcher } from '../../client/event-dispatcher.js';
-import { argsRepr, excRepr, safeRepr } from '../../core/wire/event-repr.js';
+import { argsRepr, excRepr, safeRepr } from '../../core/wire/py-repr.js';
 
 /** Listeners to attach to a worker, one per in-process event. */
 export type TaskEventListeners = { [E in keyof WorkerEventMap]?: (...args: WorkerEventMap[E]) => void };
