@@ -10,9 +10,15 @@ import { serializeError } from './exception.js';
 /** Celery's resultrepr_maxsize. */
 export const REPR_MAXLEN = 1024;
 
+/** Characters a str repr must escape (whatever the quote). */
+const NEEDS_ESCAPE = /[\\\x00-\x1f\x7f]/;
+
 /** Python's repr of a str: single quotes unless the text has a ' and no ". */
 function strRepr(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  // The common case (a plain word, an id) without the per-character walk: this runs for every
+  // argument of every task sent (argsrepr).
+  if (!NEEDS_ESCAPE.test(s) && !s.includes(quote)) return quote + s + quote;
   let out = quote;
   for (const ch of s) {
     const code = ch.codePointAt(0)!;
@@ -58,28 +64,36 @@ function walk(v: unknown, b: Budget, seen: Set<object>): void {
   if (v instanceof Error) return b.add(excRepr(v));
   if (seen.has(v)) return b.add(Array.isArray(v) ? '[...]' : '{...}');
   seen.add(v);
-  const seq = (open: string, items: Iterable<unknown>, close: string, each: (x: unknown) => void) => {
-    b.add(open);
-    let first = true;
-    for (const x of items) {
-      if (b.spent) break;
-      if (!first) b.add(', ');
-      first = false;
-      each(x);
+  // Plain loops, no closures: this runs for every task sent (argsrepr, kwargsrepr).
+  if (Array.isArray(v)) {
+    b.add('[');
+    for (let i = 0; i < v.length && !b.spent; i++) {
+      if (i > 0) b.add(', ');
+      walk(v[i], b, seen);
     }
-    b.add(close);
-  };
-  const item = (x: unknown) => walk(x, b, seen);
-  const pair = ([k, x]: [unknown, unknown]) => {
-    walk(k, b, seen);
-    b.add(': ');
-    walk(x, b, seen);
-  };
-  if (Array.isArray(v)) seq('[', v, ']', item);
-  else if (v instanceof Set) seq(v.size ? '{' : 'set(', v, v.size ? '}' : ')', item);
-  else if (v instanceof Map) seq('{', v.entries(), '}', (x) => pair(x as [unknown, unknown]));
-  else if (ArrayBuffer.isView(v)) b.add(`b'<${v.byteLength} bytes>'`);
-  else seq('{', Object.entries(v), '}', (x) => pair(x as [unknown, unknown]));
+    b.add(']');
+  } else if (v instanceof Set) {
+    b.add(v.size ? '{' : 'set(');
+    let i = 0;
+    for (const x of v) {
+      if (b.spent) break;
+      if (i++ > 0) b.add(', ');
+      walk(x, b, seen);
+    }
+    b.add(v.size ? '}' : ')');
+  } else if (ArrayBuffer.isView(v)) b.add(`b'<${v.byteLength} bytes>'`);
+  else {
+    b.add('{');
+    let i = 0;
+    for (const [k, x] of v instanceof Map ? v.entries() : Object.entries(v)) {
+      if (b.spent) break;
+      if (i++ > 0) b.add(', ');
+      walk(k, b, seen);
+      b.add(': ');
+      walk(x, b, seen);
+    }
+    b.add('}');
+  }
   seen.delete(v);
 }
 
