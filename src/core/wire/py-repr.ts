@@ -10,15 +10,21 @@ import { serializeError } from './exception.js';
 /** Celery's resultrepr_maxsize. */
 export const REPR_MAXLEN = 1024;
 
-/** Characters a str repr must escape (whatever the quote). */
-const NEEDS_ESCAPE = /[\\\x00-\x1f\x7f]/;
+/** True when a str repr must escape something in `s` (a backslash, a control character). */
+function needsEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x5c) return true;
+  }
+  return false;
+}
 
 /** Python's repr of a str: single quotes unless the text has a ' and no ". */
 function strRepr(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
   // The common case (a plain word, an id) without the per-character walk: this runs for every
   // argument of every task sent (argsrepr).
-  if (!NEEDS_ESCAPE.test(s) && !s.includes(quote)) return quote + s + quote;
+  if (!s.includes(quote) && !needsEscape(s)) return quote + s + quote;
   let out = quote;
   for (const ch of s) {
     const code = ch.codePointAt(0)!;
