@@ -235,7 +235,16 @@ export class FileConsumer implements DriverConsumer {
     const parsed = parseMessageName(name);
     if (this.noAck) unlinkGone(claimed);
     else this.outstanding.add(name);
-    this.sink.deliver({ ...message, handle: name, redelivered: (parsed?.generation ?? 0) > 0, enqueuedAt: parsed?.enqueuedAt });
+    this.sink.deliver({
+      exchange: message.exchange,
+      routingKey: message.routingKey,
+      headers: message.headers,
+      properties: message.properties,
+      body: message.body,
+      handle: name,
+      redelivered: (parsed?.generation ?? 0) > 0,
+      enqueuedAt: parsed?.enqueuedAt,
+    });
   }
 
   private requeue(name: string): void {
