@@ -166,6 +166,25 @@ describe('file broker specifics', { concurrency: false }, () => {
     }
   });
 
+  it("closing a broker that redeclared another live process's exclusive queue leaves that queue alone", { timeout: 20_000 }, async () => {
+    const b = await open();
+    const q = uniq('excl-other');
+    const excl = uniq('excl-other-x');
+    await b.declareQueue(q);
+    const child = new Child([url, q, 'ack', '1', excl]);
+    try {
+      await child.waitReady();
+      const other = await open();
+      await other.declareQueue(excl, { exclusive: true, durable: false }); // the child owns it
+      await other.close();
+      assert.equal(await b.queueSize(excl), 0, 'still there: it is the live child process that owns it');
+    } finally {
+      await child.kill('SIGKILL');
+      await b.deleteQueue(q);
+      await b.close();
+    }
+  });
+
   it('connect() itself recovers the claims of a process that died while nobody was connected', { timeout: 20_000 }, async () => {
     const q = uniq('connect-recover');
     const b1 = await open();

@@ -1,5 +1,5 @@
 /**
- * Exchanges and bindings on disk, and routing a publish to queue names.
+ * Exchanges and bindings on disk (routing itself is the virtual layer's: virtual/routing.ts).
  *
  * A binding is an empty file `exchanges/<x>/bindings/<queue>~<key>`: creating or removing one is
  * a single atomic directory operation, so processes binding concurrently never lose each
@@ -16,16 +16,10 @@ import type { ExchangeType } from '../../core/broker.js';
 import { BrokerError } from '../../core/errors.js';
 import { createExclusive, ignoreGone, isGone } from './fs-util.js';
 import { checkName, decodeName, encodeName, type Layout } from './layout.js';
-import { topicMatches } from '../virtual/topic.js';
+import type { Binding } from '../virtual/driver.js';
 
 const CACHE_MTIME_GUARD_MS = 100;
 const SEP = '~';
-
-/** One binding of a queue to an exchange. */
-export interface Binding {
-  queue: string;
-  key: string;
-}
 
 interface BindingCache {
   mtimeNs: bigint;
@@ -43,7 +37,6 @@ export class Topology {
 
   /** Declare an exchange; redeclaring with another type fails as in AMQP. */
   async declareExchange(name: string, type: ExchangeType, options: { durable?: boolean; autoDelete?: boolean } = {}): Promise<void> {
-    if (name === '') throw new BrokerError('The default exchange "" cannot be declared');
     checkName('exchange', name);
     await mkdir(this.layout.bindings(name), { recursive: true });
     const meta = JSON.stringify({ v: 1, name, type, durable: options.durable ?? true, autoDelete: options.autoDelete ?? false });
@@ -68,10 +61,8 @@ export class Topology {
     }
   }
 
-  /** Bind `queue` to `exchange` with `key` (idempotent). Caller checks that the queue exists. */
+  /** Bind `queue` to `exchange` with `key` (idempotent). The layer checks that both exist. */
   async bind(queue: string, exchange: string, key: string): Promise<void> {
-    if (exchange === '') throw new BrokerError('Queues cannot be bound to the default exchange ""');
-    if (!(await this.type(exchange))) throw new BrokerError(`Cannot bind to exchange '${exchange}': it does not exist`);
     const entry = encodeName(queue) + SEP + encodeName(key);
     if (Buffer.byteLength(entry) > 250) throw new BrokerError(`Binding of '${queue}' with key '${key.slice(0, 40)}...' is too long for the file broker`);
     await writeFile(path.join(this.layout.bindings(exchange), entry), '', { flag: 'a' });
@@ -97,22 +88,10 @@ export class Topology {
   }
 
   /**
-   * The queues a publish reaches. The default exchange routes by queue name; a missing
-   * exchange is an error (AMQP closes the channel with 404 NOT_FOUND).
+   * The bindings of an exchange, from the cache while the bindings directory is unchanged (see
+   * the module comment). A missing exchange is an error (AMQP: 404 NOT_FOUND).
    */
-  async route(exchange: string, key: string): Promise<string[]> {
-    if (exchange === '') return [key];
-    const type = await this.type(exchange);
-    if (!type) throw new BrokerError(`Cannot publish to exchange '${exchange}': it does not exist`);
-    const bindings = await this.bindings(exchange);
-    const out = new Set<string>();
-    for (const b of bindings) {
-      if (type === 'fanout' || (type === 'direct' ? b.key === key : topicMatches(b.key, key))) out.add(b.queue);
-    }
-    return [...out];
-  }
-
-  private async bindings(exchange: string): Promise<Binding[]> {
+  async bindings(exchange: string): Promise<Binding[]> {
     const dir = this.layout.bindings(exchange);
     let st: BigIntStats;
     try {

@@ -148,8 +148,10 @@ export class RedisDriver implements StorageDriver {
 
   // ---- queues -------------------------------------------------------------------------
 
-  async declareQueue(name: string, options: QueueOptions): Promise<void> {
+  /** Undefined: ownership follows the options (exclusive queues are refused here). */
+  async declareQueue(name: string, options: QueueOptions): Promise<undefined> {
     await this.cmd.hsetnx(this.keys.queueMeta, name, JSON.stringify(options));
+    return undefined;
   }
 
   async queueOptions(name: string): Promise<QueueOptions | undefined> {

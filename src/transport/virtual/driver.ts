@@ -98,8 +98,14 @@ export interface StorageDriver {
   connect(events: DriverEvents): Promise<void>;
   close(): Promise<void>;
 
-  /** Record a queue (idempotent: the first declaration's options win). */
-  declareQueue(name: string, options: QueueOptions): Promise<void>;
+  /**
+   * Record a queue (idempotent: the first declaration's options win). Drivers with exclusive
+   * queues (the file broker) may resolve whether this connection now owns the queue: false when
+   * another live process declared it, true when it is ours (declared or adopted from a dead
+   * owner), so the layer deletes on close only what is its own; undefined lets the layer decide from
+   * `options` (exclusive / autoDelete / expiresMs), as an AMQP connection does.
+   */
+  declareQueue(name: string, options: QueueOptions): Promise<boolean | undefined>;
   /** The options a queue was declared with; undefined if it does not exist. */
   queueOptions(name: string): Promise<QueueOptions | undefined>;
   deleteQueue(name: string): Promise<void>;

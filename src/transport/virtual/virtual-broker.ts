@@ -99,8 +99,18 @@ export class VirtualBroker extends EventEmitter implements Broker, ConsumerHost 
 
   /** Cancel consumers (their unacked deliveries go back), wait for publishes, delete owned queues. */
   close(): Promise<void> {
-    if (this.#state === 'new') this.#state = 'closed';
-    if (this.#state === 'closed') return Promise.resolve();
+    if (this.#state === 'new') {
+      this.#state = 'closed';
+      // Closed while connecting: close the driver once it is up, so it leaves no connection or timer.
+      if (this.#connecting) {
+        this.#closing ??= this.#connecting.then(
+          () => this.#driver.close(),
+          () => undefined,
+        );
+        return this.#closing;
+      }
+    }
+    if (this.#state === 'closed') return this.#closing ?? Promise.resolve();
     this.#closing ??= (async () => {
       this.#state = 'closing';
       await Promise.allSettled([...this.#consumers].map((c) => c.close()));
@@ -117,8 +127,8 @@ export class VirtualBroker extends EventEmitter implements Broker, ConsumerHost 
     this.#ensureOpen();
     if (name === '') throw new BrokerError('a queue needs a non-empty name');
     checkOptions(name, options, this.capabilities, this.transport);
-    await this.#driver.declareQueue(name, options);
-    if (isOwned(options)) this.#ownedHere.add(name);
+    const owned = await this.#driver.declareQueue(name, options);
+    if (owned ?? isOwned(options)) this.#ownedHere.add(name);
   }
 
   async declareExchange(name: string, type: ExchangeType, options: { durable?: boolean; autoDelete?: boolean } = {}): Promise<void> {

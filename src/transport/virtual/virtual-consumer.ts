@@ -139,7 +139,8 @@ export class VirtualConsumer implements Consumer, ConsumerSink {
   }
 
   #expired(raw: RawDelivery): boolean {
-    if (raw.enqueuedAt === undefined) return false;
+    // Most messages have no TTL at all: skip the arithmetic (this runs once per delivery).
+    if (raw.enqueuedAt === undefined || (raw.properties.expiration === undefined && this.queueOptions.messageTtlMs === undefined)) return false;
     const perMessage = raw.properties.expiration === undefined ? Number.NaN : Number(raw.properties.expiration);
     const ttls = [this.queueOptions.messageTtlMs ?? Number.NaN, perMessage].filter((t) => Number.isFinite(t));
     return ttls.length > 0 && Date.now() - raw.enqueuedAt >= Math.min(...ttls);
