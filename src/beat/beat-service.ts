@@ -69,6 +69,15 @@ export class BeatService {
     const store = await app.beat.store();
     const { pollMs } = storeTiming(app.config);
     const deadline = app.config.beatStartingDeadline;
+    // Whether ticks can go out now: the app's broker says when its connection drops and returns.
+    let connected = true;
+    app.broker().then(
+      (broker) => {
+        broker.on('disconnected', () => (connected = false));
+        broker.on('reconnected', () => (connected = true));
+      },
+      () => undefined, // the first send retries the connection and reports it
+    );
     const scheduler = new Scheduler({
       store,
       configEntries,
@@ -79,6 +88,7 @@ export class BeatService {
       log: app.log,
       pollMs,
       graceMs: deadline === null ? null : deadline * 1000,
+      canSend: () => connected,
     });
     return new BeatService(app, store, configEntries, scheduler);
   }

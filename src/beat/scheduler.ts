@@ -45,6 +45,13 @@ export interface SchedulerOptions {
   pollMs: number;
   /** How late a missed tick may be sent (ms); null: however late. */
   graceMs: number | null;
+  /**
+   * False while ticks cannot be sent (the app's broker connection is down): this instance then
+   * does not stand for leader, so after an outage the instance whose connection is back first
+   * leads, instead of one that wins the election and then holds every tick until its own
+   * reconnect backoff ends. Default: always true.
+   */
+  canSend?: () => boolean;
 }
 
 /** Events: 'leading', 'standby', 'sent' (tick, id), 'skipped' (skip). */
@@ -83,7 +90,16 @@ export class Scheduler extends EventEmitter {
     const stop = this.#stop.signal;
     let waiting = false;
     let unreachable: string | undefined;
+    let unsendable = false;
     while (!stop.aborted) {
+      if (this.options.canSend && !this.options.canSend()) {
+        if (!unsendable) log.info({}, 'beat: the broker connection is down; standing for leader once it is back');
+        unsendable = true;
+        waiting = false;
+        await clock.sleep(pollMs, stop);
+        continue;
+      }
+      unsendable = false;
       let lead: Leadership | undefined;
       let failed = false;
       try {

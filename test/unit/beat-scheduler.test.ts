@@ -51,7 +51,11 @@ class World {
     this.clock = new FakeClock(start);
   }
 
-  instance(name: string, config: Record<string, BeatEntry>, options: { graceMs?: number | null; pollMs?: number; tz?: string } = {}) {
+  instance(
+    name: string,
+    config: Record<string, BeatEntry>,
+    options: { graceMs?: number | null; pollMs?: number; tz?: string; canSend?: () => boolean } = {},
+  ) {
     const store = new MemoryStore(this.broker, name);
     const tz = options.tz ?? 'UTC';
     const scheduler = new Scheduler({
@@ -70,6 +74,7 @@ class World {
       log: this.logs,
       pollMs: options.pollMs ?? 1000,
       graceMs: options.graceMs ?? null,
+      ...(options.canSend ? { canSend: options.canSend } : {}),
     });
     return { store, scheduler };
   }
@@ -261,6 +266,25 @@ describe('Scheduler on a fake clock', () => {
     await w.clock.advance(1_000);
     assert.equal(scheduler.role, 'leading');
     await scheduler.stop();
+  });
+
+  it('an instance whose broker connection is down does not stand for leader: the other one, able to send, leads', async () => {
+    const w = new World();
+    let aConnected = false;
+    const a = w.instance('a', { tick: { task: 'proj.tick', schedule: every('10s') } }, { canSend: () => aConnected });
+    a.scheduler.start();
+    await w.clock.advance(5_000);
+    assert.equal(a.scheduler.role, 'standby', 'a cannot send, so it does not lead');
+    assert.equal(w.logs.lines.filter((l) => /connection is down/.test(l.msg)).length, 1, 'said once');
+    const b = w.instance('b', { tick: { task: 'proj.tick', schedule: every('10s') } });
+    b.scheduler.start();
+    await w.clock.advance(20_000);
+    assert.equal(b.scheduler.role, 'leading');
+    aConnected = true;
+    await w.clock.advance(20_000);
+    assert.equal(a.scheduler.role, 'standby', 'b still leads; a stands by');
+    await Promise.all([a.scheduler.stop(), b.scheduler.stop()]);
+    assert.ok(w.sent.length >= 3 && w.sent.every((s) => s.by === 'b'), 'only the instance able to send sent');
   });
 
   it('runtime entries are picked up and removed within a poll; config entries win on start', async () => {
