@@ -51,11 +51,7 @@ class World {
     this.clock = new FakeClock(start);
   }
 
-  instance(
-    name: string,
-    config: Record<string, BeatEntry>,
-    options: { graceMs?: number | null; pollMs?: number; tz?: string; canSend?: () => boolean } = {},
-  ) {
+  instance(name: string, config: Record<string, BeatEntry>, options: { graceMs?: number | null; pollMs?: number; tz?: string; canSend?: () => boolean } = {}) {
     const store = new MemoryStore(this.broker, name);
     const tz = options.tz ?? 'UTC';
     const scheduler = new Scheduler({
