@@ -102,7 +102,7 @@ export class Producer {
     const spec = buildSendSpec(name, args, kwargs, options, ignore, parent);
     // A child of the running task (Celery's add_trail), listed now: a body that does not await
     // its send (fire and forget at its end) must still find it in its stored children.
-    parent?.children?.push(spec.id);
+    parent?.children.push(spec.id);
     // Through another exchange, its bindings decide where the task goes: declare only a queue named.
     const declare = options.exchange === undefined || options.queue !== undefined;
     // The backend says what the task must carry for its result to come back (Celery's on_task_call).

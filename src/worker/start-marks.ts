@@ -46,7 +46,7 @@ const MARKS_QUEUE_EXPIRES_MS = 7 * 24 * 3600_000;
 const LOAD_TIMEOUT_MS = 5000;
 /** At most this long, at warm shutdown, for the marks of ended tasks to come back and be acked. */
 const DRAIN_TIMEOUT_MS = 3000;
-/** At most this long, on brokers with a visibility timeout, for a new mark to come back and be held (see mark()). */
+/** At most this long for a new mark to come back and be held, when mark() is asked to wait for it. */
 const HELD_TIMEOUT_MS = 1000;
 /** Deaths remembered per worker; a bound, not a working limit. */
 const MAX_DIED = 10_000;
@@ -59,7 +59,7 @@ function settle(d: Delivery): void {
 interface Held {
   delivery: Delivery | undefined;
   ended: boolean;
-  /** Called once the mark is held (mark() waits for it on brokers with a visibility timeout). */
+  /** Called once the mark is held (mark() with untilHeld waits for it). */
   onHeld?: (() => void) | undefined;
 }
 
@@ -148,14 +148,14 @@ export class StartMarks {
   }
 
   /**
-   * Write a mark before the task starts; resolves once the broker has it, and on a broker with a
-   * visibility timeout (Redis) once it is back and held here too, so that the caller can touch
-   * the task (Delivery.touch) after it: a dead worker's messages are restored in passes, oldest
-   * first, and the mark must not come back a pass after its task (it would then not count).
-   * Returns the mark's id for `ended`, or undefined when it could not be written (logged; the
-   * task runs unmarked).
+   * Write a mark before the task starts; resolves once the broker has it and, with `untilHeld`,
+   * once it is back and held here too, so that the caller can then touch the task
+   * (Delivery.touch, brokers with a visibility timeout): a dead worker's messages are restored
+   * in passes, oldest first, and the mark must not come back a pass after its task (it would
+   * then not count). Returns the mark's id for `ended`, or undefined when it could not be
+   * written (logged; the task runs unmarked).
    */
-  async mark(taskId: string): Promise<string | undefined> {
+  async mark(taskId: string, untilHeld = false): Promise<string | undefined> {
     const mark = randomUUID();
     const held: Held = { delivery: undefined, ended: false };
     this.#held.set(mark, held);
@@ -165,7 +165,7 @@ export class StartMarks {
         headers: {},
         properties: { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2 },
       });
-      if (this.broker.capabilities.visibilityTimeoutMs !== undefined && !held.delivery) {
+      if (untilHeld && !held.delivery) {
         let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
           held.onHeld = resolve;

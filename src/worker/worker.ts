@@ -304,12 +304,14 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   /** A task that may be poison starts only once the broker holds its start mark (start-marks.ts). */
   async #markThenRun(job: Job): Promise<void> {
     job.needsStartMark = false;
-    job.startMark = await this.#marks!.mark(job.msg.id);
-    if (job.startMark !== undefined && job.delivery.touch) {
+    // Deliveries with a visibility timeout (Redis) can be touched: wait for the mark to be held, then touch.
+    const touchable = job.delivery.touch !== undefined;
+    job.startMark = await this.#marks!.mark(job.msg.id, touchable);
+    if (job.startMark !== undefined && touchable) {
       // After the mark is held: should this task kill us, it is restored no earlier than its mark.
-      await job.delivery
-        .touch()
-        .catch((err: unknown) => this.app.log.warn({ err, taskId: job.msg.id }, 'could not restart the visibility timeout of a marked task'));
+      await job.delivery.touch!().catch((err: unknown) =>
+        this.app.log.warn({ err, taskId: job.msg.id }, 'could not restart the visibility timeout of a marked task'),
+      );
     }
     if (job.settled || job.delivery.stale) return this.#endMark(job);
     await this.#execute(job);
